@@ -1,0 +1,106 @@
+"""Strategy parameters the bot runs with: versioned, persisted, audited, with rollback.
+
+Table ``params`` holds every version (key = version number) with its parent; table
+``params_state`` key ``current`` points at the version in force; ``params_audit`` is an
+append-only log of who changed what and when. Rolling back moves the pointer to the parent,
+so history is never rewritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from engines.errors import InvalidInput
+from engines.params import DEFAULT_PARAMS, StrategyParams
+from storage import StateStore
+
+VERSIONS, STATE, AUDIT = "params", "params_state", "params_audit"
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    """One parameter's value before and after."""
+
+    key: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class ParamsVersion:
+    """A stored set of parameters."""
+
+    version: int
+    params: StrategyParams
+    parent: int | None
+    changed_by: str
+    changed_at: datetime
+
+
+def diff(old: StrategyParams, new: StrategyParams) -> tuple[ParamChange, ...]:
+    before, after = old.model_dump(), new.model_dump()
+    return tuple(ParamChange(k, before[k], after[k]) for k in after if before[k] != after[k])
+
+
+class ParamsBook:
+    """The parameter versions in a :class:`~storage.StateStore`; version 1 is the defaults."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        if self._store.get(STATE, "current") is None:
+            self._write(ParamsVersion(1, DEFAULT_PARAMS, None, "defaults", datetime(1970, 1, 1, tzinfo=timezone.utc)))
+            self._store.put(STATE, "current", {"version": 1})
+
+    def _write(self, version: ParamsVersion) -> None:
+        self._store.put(VERSIONS, str(version.version), {
+            "version": version.version, "values": version.params.model_dump(mode="json"),
+            "parent": version.parent, "changed_by": version.changed_by,
+            "changed_at": version.changed_at.isoformat()})
+
+    def _read(self, number: int) -> ParamsVersion:
+        doc = self._store.get(VERSIONS, str(number))
+        if doc is None:
+            raise InvalidInput(f"parameter version {number} does not exist")
+        return ParamsVersion(doc["version"], StrategyParams.model_validate(doc["values"]), doc["parent"],
+                             doc["changed_by"], datetime.fromisoformat(doc["changed_at"]))
+
+    def current(self) -> ParamsVersion:
+        return self._read(int(self._store.get(STATE, "current")["version"]))
+
+    @property
+    def params(self) -> StrategyParams:
+        return self.current().params
+
+    def apply(self, params: StrategyParams, *, who: str, when: datetime) -> ParamsVersion:
+        """Store ``params`` as a new version in force; raises if nothing changes."""
+        current = self.current()
+        changes = diff(current.params, params)
+        if not changes:
+            raise InvalidInput("nothing to change: the parameters already have these values")
+        number = max(int(key) for key, _ in self._store.items(VERSIONS)) + 1
+        version = ParamsVersion(number, params, current.version, who, when)
+        self._write(version)
+        self._store.put(STATE, "current", {"version": number})
+        self._audit("tune", who, when, current.version, number, changes)
+        return version
+
+    def rollback(self, *, who: str, when: datetime) -> tuple[ParamsVersion, tuple[ParamChange, ...]]:
+        """Return to the version the current one was made from."""
+        current = self.current()
+        if current.parent is None:
+            raise InvalidInput("nothing to roll back: these are the original parameters (version 1)")
+        previous = self._read(current.parent)
+        self._store.put(STATE, "current", {"version": previous.version})
+        changes = diff(current.params, previous.params)
+        self._audit("rollback", who, when, current.version, previous.version, changes)
+        return previous, changes
+
+    def _audit(self, action: str, who: str, when: datetime, old: int, new: int,
+               changes: tuple[ParamChange, ...]) -> None:
+        self._store.append(AUDIT, {"action": action, "user": who, "at": when.isoformat(), "from_version": old,
+                                   "to_version": new, "changes": {c.key: [c.old, c.new] for c in changes}})
+
+    def audit(self) -> list[dict[str, Any]]:
+        return self._store.all(AUDIT)

@@ -1,0 +1,91 @@
+"""Bot settings from the environment and ``.env`` (pydantic-settings).
+
+Everything that is not strategy lives here: the token, admins, where market data come from,
+where state is kept. :func:`load_settings` turns any invalid value into one
+:class:`SettingsError` line that names the variable and never echoes its value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from engines.errors import InvalidInput
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REPLAY_DIR = REPO_ROOT / "data" / "sample"
+DEFAULT_STORAGE_PATH = REPO_ROOT / "var" / "state.json"
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+
+
+class SettingsError(InvalidInput):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class BotSettings(BaseSettings):
+    """The bot's deployment settings; ``TELEGRAM_BOT_TOKEN`` absent means console mode."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      frozen=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = TELEGRAM_BASE_URL
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    broadcast_chat_ids: Annotated[tuple[int | str, ...], NoDecode] = ()
+    market_source: Literal["replay", "bybit"] = "replay"
+    replay_data_dir: Path = DEFAULT_REPLAY_DIR
+    replay_speed: float = Field(60.0, gt=0, le=100_000, description="replayed minutes per second")
+    storage_path: Path = DEFAULT_STORAGE_PATH
+    bybit_ws_url: str = "wss://stream.bybit.com/v5/public/linear"
+    bybit_rest_url: str = "https://api.bybit.com"
+    kraken_rest_url: str = "https://api.kraken.com"
+    pairs: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("admin_ids", "broadcast_chat_ids", "pairs", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("broadcast_chat_ids", mode="after")
+    @classmethod
+    def _chat_ids(cls, value: tuple[int | str, ...]) -> tuple[int | str, ...]:
+        for item in value:
+            if isinstance(item, str) and not item.startswith("@"):
+                raise ValueError("chat ids are integers or @channelname")
+        return value
+
+    @field_validator("pairs", mode="after")
+    @classmethod
+    def _pair_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        upper = tuple(item.upper() for item in value)
+        for item in upper:
+            if not item.isalnum() or not item.endswith("USDT"):
+                raise ValueError(f"pairs are USDT perpetual symbols like SOLUSDT, got {item!r}")
+        return upper
+
+    @property
+    def console_mode(self) -> bool:
+        return self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value()
+
+    def token(self) -> str:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else ""
+
+
+def load_settings(**overrides: object) -> BotSettings:
+    """Settings from the environment, ``.env`` and ``overrides``; raises :class:`SettingsError`."""
+    try:
+        return BotSettings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        reason = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {name}: {reason}") from e
