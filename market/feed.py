@@ -1,0 +1,104 @@
+"""What every market feed emits, and the interface the bot codes against.
+
+A feed (:class:`market.replay.ReplayFeed` from Parquet files, :class:`market.bybit_feed.BybitFeed`
+live) calls its listeners, in order, with:
+
+- :class:`ClosedCandle` for every closed 1m, 15m and 1h candle of every tracked pair, oldest first.
+  A 15m/1h candle comes after the 1m candles of its bucket; no candle is emitted twice.
+- :class:`BookUpdate` with the top-10 order-book imbalance (live only).
+- :class:`FundingUpdate` with the funding rate that settles at ``next_funding_time``.
+- :class:`StreamStatus` when a pair's stream goes silent, disconnects or recovers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pandas as pd
+
+TIMEFRAMES: tuple[str, ...] = ("1m", "15m", "1h")
+DEFAULT_BUFFER_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class ClosedCandle:
+    """One closed candle; ``timestamp`` is its open time (UTC)."""
+
+    pair: str
+    timeframe: str
+    timestamp: pd.Timestamp
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    @property
+    def close_time(self) -> pd.Timestamp:
+        return self.timestamp + pd.Timedelta(_TIMEFRAME_MINUTES[self.timeframe], "min")
+
+
+@dataclass(frozen=True)
+class BookUpdate:
+    """Top-10 order-book imbalance (``engines.exhaustion.book_imbalance``) in [-1, 1]."""
+
+    pair: str
+    time: pd.Timestamp
+    imbalance: float
+
+
+@dataclass(frozen=True)
+class FundingUpdate:
+    """The funding ``rate`` (fraction per interval) that settles at ``next_funding_time``."""
+
+    pair: str
+    rate: float
+    next_funding_time: pd.Timestamp
+    interval_hours: float
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    """Health of one pair's stream; ``note`` is a sentence for humans ("SOLUSDT stream silent 45 s")."""
+
+    pair: str
+    connected: bool
+    silent_seconds: float
+    last_closed: dict[str, pd.Timestamp] = field(default_factory=dict)
+    note: str = ""
+
+
+MarketEvent = ClosedCandle | BookUpdate | FundingUpdate | StreamStatus
+Listener = Callable[[MarketEvent], Awaitable[None]]
+
+_TIMEFRAME_MINUTES = {"1m": 1, "15m": 15, "1h": 60}
+
+
+class MarketFeed(Protocol):
+    """Live or replayed market data, as the bot sees it."""
+
+    async def start(self, pairs: Sequence[str]) -> None:
+        """Load history, connect, and begin emitting events."""
+
+    async def stop(self) -> None:
+        """Stop emitting and release connections."""
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with every event, one at a time, in order."""
+
+    def candles(self, pair: str, timeframe: str) -> pd.DataFrame:
+        """Closed candles buffered so far (a validated candle frame, at most the buffer length)."""
+
+    def now(self) -> pd.Timestamp:
+        """The feed's clock: simulated time in replay, the wall clock (UTC) live."""
+
+    def status(self) -> list[StreamStatus]:
+        """One status per tracked pair."""
+
+    def pairs(self) -> list[str]:
+        """The tracked pairs, in the order given to :meth:`start`."""
+
+    def tick_size(self, pair: str) -> float:
+        """Price tick of ``pair``."""
