@@ -1,0 +1,70 @@
+"""Candidate trades: every signal with its fill and its exit, resolved before any portfolio rule.
+
+A signal decided at the close ``T`` of a 15m/1h candle fills at the open of the 1m candle that
+opens at ``T`` (``signal.timestamp``), never earlier. A signal without that 1m candle cannot be
+filled and is dropped (counted as ``no_entry_candle``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engines.backtest.funding import FundingSchedule
+from engines.backtest.history import PairHistory
+from engines.execution import EXIT_REASONS, resolve_exits
+from engines.models import Signal
+from engines.params import StrategyParams
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A signal that could be traded, with the trade's path already known."""
+
+    signal: Signal
+    entry_time: pd.Timestamp
+    entry_price: float
+    exit_time: pd.Timestamp
+    exit_price: float
+    reason: str
+    same_candle: bool
+    funding_rate_sum: float  # sum of funding rates over instants strictly inside the hold
+
+    @property
+    def sort_key(self) -> tuple:
+        """Time order; at the same instant MACRO before SCALP (so the conflict rule sees it), then pair."""
+        return self.entry_time, 0 if self.signal.type == "MACRO" else 1, self.signal.pair, self.signal.side
+
+
+def hold_minutes(signal: Signal, params: StrategyParams) -> int:
+    return params.time_stop if signal.type == "SCALP" else params.macro_time_stop
+
+
+def pair_candidates(history: PairHistory, signals: list[Signal], params: StrategyParams,
+                    funding: FundingSchedule) -> tuple[list[Candidate], int]:
+    """Resolve the signals of one pair; returns the candidates and how many had no entry candle."""
+    if not signals:
+        return [], 0
+    times = np.array([pd.Timestamp(s.timestamp).as_unit("ns").value for s in signals], dtype=np.int64)
+    index = history.bars.index_at(times)
+    fillable = [s for s, i in zip(signals, index) if i >= 0]
+    index = index[index >= 0]
+    if not fillable:
+        return [], len(signals)
+    exits = resolve_exits(
+        history.bars, index,
+        np.array([s.side == "LONG" for s in fillable]),
+        np.array([s.tp for s in fillable]), np.array([s.sl for s in fillable]),
+        np.array([hold_minutes(s, params) for s in fillable]))
+    entry_ns = history.bars.times[index]
+    rate_sums = funding.rate_sum(entry_ns, exits.exit_time)
+    out = [
+        Candidate(signal=s, entry_time=pd.Timestamp(int(entry_ns[k]), tz="UTC"), entry_price=float(exits.entry_price[k]),
+                  exit_time=pd.Timestamp(int(exits.exit_time[k]), tz="UTC"), exit_price=float(exits.exit_price[k]),
+                  reason=EXIT_REASONS[int(exits.reason[k])], same_candle=bool(exits.same_candle[k]),
+                  funding_rate_sum=float(rate_sums[k]))
+        for k, s in enumerate(fillable)
+    ]
+    return out, len(signals) - len(fillable)

@@ -1,0 +1,101 @@
+"""The market history a backtest runs on: per pair 1m/15m/1h candles, funding events and tick.
+
+Loading from disk is the caller's job (``bot.cli.backtest.load_history``); this module only holds
+the frames and answers questions about time windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from engines.candles import resample, validate_candles
+from engines.errors import DataUnavailable, InvalidInput
+from engines.execution import MinuteBars
+from engines.ticks import infer_tick
+
+MINUTE = pd.Timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class PairHistory:
+    """One pair: 1m candles (execution), 15m/1h candles (decisions), funding events (or None)."""
+
+    pair: str
+    m1: pd.DataFrame
+    m15: pd.DataFrame
+    h1: pd.DataFrame
+    funding: pd.DataFrame | None
+    tick: float
+    bars: MinuteBars = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    @classmethod
+    def from_candles(cls, pair: str, m1: pd.DataFrame, funding: pd.DataFrame | None = None,
+                     tick: float | None = None) -> "PairHistory":
+        m1 = validate_candles(m1, name=f"{pair} 1m")
+        if m1.empty:
+            raise DataUnavailable(f"{pair}: no 1m candles")
+        tick = tick if tick is not None else infer_tick(m1[["open", "high", "low", "close"]].to_numpy().ravel())
+        return cls(pair, m1, resample(m1, "15m"), resample(m1, "1h"), funding, tick, MinuteBars.from_frame(m1))
+
+    @property
+    def first(self) -> pd.Timestamp:
+        return self.m1["timestamp"].iloc[0]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """Close time of the last 1m candle."""
+        return self.m1["timestamp"].iloc[-1] + MINUTE
+
+
+@dataclass(frozen=True)
+class History:
+    """The pairs of one backtest."""
+
+    pairs: tuple[PairHistory, ...]
+
+    def __post_init__(self) -> None:
+        if not self.pairs:
+            raise DataUnavailable("no pairs to backtest")
+
+    @property
+    def names(self) -> list[str]:
+        return [p.pair for p in self.pairs]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """The latest time every pair has data for (the common end)."""
+        return min(p.end for p in self.pairs)
+
+    @property
+    def first(self) -> pd.Timestamp:
+        return min(p.first for p in self.pairs)
+
+    def select(self, names: list[str] | None) -> "History":
+        if not names:
+            return self
+        by_name = {p.pair: p for p in self.pairs}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise InvalidInput(f"--pairs: unknown {', '.join(unknown)}; available: {', '.join(self.names)}")
+        return History(tuple(by_name[n] for n in names))
+
+    def last_days(self, days: float) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The window of the last ``days`` days ending at the common end."""
+        if days <= 0:
+            raise InvalidInput(f"--days must be > 0, got {days}")
+        end = self.end
+        start = end - pd.Timedelta(days=days)
+        if start < self.first:
+            raise InvalidInput(f"--days {days:g}: data only cover {self.first.isoformat()} to {end.isoformat()}")
+        return start, end
+
+    def check_window(self, start: pd.Timestamp, end: pd.Timestamp) -> None:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidInput("--start/--end must be timezone-aware (UTC)")
+        if end <= start:
+            raise InvalidInput(f"--end ({end.isoformat()}) must be after --start ({start.isoformat()})")
+        if start < self.first or end > self.end:
+            raise InvalidInput(f"window {start.isoformat()}..{end.isoformat()} is outside the data "
+                               f"({self.first.isoformat()}..{self.end.isoformat()})")

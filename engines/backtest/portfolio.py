@@ -1,0 +1,125 @@
+"""The paper portfolio: one pass in time order over candidates, through the shared risk book.
+
+Equity is the starting capital plus the net P&L of closed trades (a trade's fees and funding are
+booked when it closes). Before each entry, every position whose exit time is at or before the
+entry time is closed; MACRO decisions known at the entry time are fed to the book.
+
+P&L of a trade: quantity = notional / entry price; gross = quantity x (exit - entry) x direction;
+fees = fee rate x (entry notional + exit notional); funding = direction x (sum of rates) x entry
+notional (positive = paid); net = gross - fees - funding.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from engines.backtest.candidates import Candidate
+from engines.models import ExhaustionChecks
+from engines.params import StrategyParams
+from engines.risk import LEVERAGE, MARGIN_FRACTION, MacroView, RiskBook, Verdict
+
+CAPITAL = 200_000.0
+FEE_RATE = 0.0006
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Account and cost settings of a run."""
+
+    capital: float = CAPITAL
+    fee_rate: float = FEE_RATE
+    leverage: float = LEVERAGE
+    margin_fraction: float = MARGIN_FRACTION
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A filled and closed position (one row of trades.csv)."""
+
+    pair: str
+    engine: str
+    side: str
+    signal_time: pd.Timestamp
+    entry_time: pd.Timestamp
+    entry: float
+    exit_time: pd.Timestamp
+    exit: float
+    reason: str
+    size: float  # entry notional, USD
+    margin: float
+    fees: float
+    funding: float  # positive = paid
+    pnl: float  # net of fees and funding
+    same_candle: bool
+    halved: bool
+    macro_open: bool  # a MACRO position was open on the pair when this trade opened
+    checks: ExhaustionChecks | None = None
+
+    @property
+    def hold_minutes(self) -> float:
+        return (self.exit_time - self.entry_time).total_seconds() / 60
+
+
+@dataclass(frozen=True)
+class PortfolioRun:
+    """Closed trades of one pass, in exit order, and the book's counters."""
+
+    trades: tuple[Trade, ...]
+    candidates: int
+    rejections: dict[str, int]
+    halved: int
+    cap_days: tuple[str, ...]
+    costs: Costs = field(default_factory=Costs)
+
+
+def close_trade(candidate: Candidate, verdict: Verdict, macro_open: bool, costs: Costs) -> Trade:
+    signal = candidate.signal
+    direction = 1.0 if signal.side == "LONG" else -1.0
+    quantity = verdict.notional / candidate.entry_price
+    gross = quantity * (candidate.exit_price - candidate.entry_price) * direction
+    fees = costs.fee_rate * (verdict.notional + quantity * candidate.exit_price)
+    funding = direction * candidate.funding_rate_sum * verdict.notional
+    return Trade(
+        pair=signal.pair, engine=signal.type, side=signal.side, signal_time=pd.Timestamp(signal.timestamp),
+        entry_time=candidate.entry_time, entry=candidate.entry_price, exit_time=candidate.exit_time,
+        exit=candidate.exit_price, reason=candidate.reason, size=verdict.notional, margin=verdict.margin,
+        fees=fees, funding=funding, pnl=gross - fees - funding, same_candle=candidate.same_candle,
+        halved=verdict.reason == "halved", macro_open=macro_open,
+        checks=signal.exhaustion_checks if signal.type == "SCALP" else None)
+
+
+def simulate(candidates: list[Candidate], views: list[MacroView], params: StrategyParams, costs: Costs = Costs(),
+             *, macro_conflict_rule: bool = True) -> PortfolioRun:
+    """Apply the risk rules, sizing, fees and funding to ``candidates`` in time order."""
+    book = RiskBook(params, leverage=costs.leverage, margin_fraction=costs.margin_fraction,
+                    macro_conflict_rule=macro_conflict_rule)
+    views = sorted(views, key=lambda v: v.time)
+    open_heap: list[tuple[pd.Timestamp, int, Trade]] = []
+    trades: list[Trade] = []
+    equity, next_view = costs.capital, 0
+    for seq, candidate in enumerate(sorted(candidates, key=lambda c: c.sort_key)):
+        now = candidate.entry_time
+        while open_heap and open_heap[0][0] <= now:
+            equity += _settle(heapq.heappop(open_heap)[2], book, trades)
+        while next_view < len(views) and views[next_view].time <= now:
+            book.note_macro(views[next_view])
+            next_view += 1
+        macro_open = book.position(candidate.signal.pair, "MACRO") is not None
+        verdict = book.admit(candidate.signal, now.to_pydatetime(), equity)
+        if verdict.accepted:
+            trade = close_trade(candidate, verdict, macro_open, costs)
+            heapq.heappush(open_heap, (trade.exit_time, seq, trade))
+    while open_heap:
+        equity += _settle(heapq.heappop(open_heap)[2], book, trades)
+    state = book.state
+    return PortfolioRun(tuple(trades), len(candidates), dict(state.rejections), state.halved,
+                        tuple(state.cap_days), costs)
+
+
+def _settle(trade: Trade, book: RiskBook, trades: list[Trade]) -> float:
+    book.close(trade.pair, trade.engine, trade.exit_time.to_pydatetime())  # type: ignore[arg-type]
+    trades.append(trade)
+    return trade.pnl
