@@ -1,0 +1,126 @@
+"""``run_backtest``: signals -> candidate exits -> portfolio pass -> report, as a library call.
+
+    report = run_backtest(BacktestRequest(history, params, start, end), progress=print)
+    report.to_text(); report.to_json_dict(); report.trades_csv()
+
+Besides the main run, the report carries the same candidates without the MACRO conflict rule and
+the random-entry baseline (same count, sides, pairs and TP/SL distances, seeded), both through the
+same rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engines.backtest.baseline import random_signals
+from engines.backtest.candidates import Candidate, pair_candidates
+from engines.backtest.funding import FundingSource, funding_schedule
+from engines.backtest.history import History, PairHistory
+from engines.backtest.portfolio import Costs, PortfolioRun, simulate
+from engines.backtest.report import BacktestReport, build_report
+from engines.backtest.signals import EngineChoice, macro_views, pair_signals
+from engines.errors import InvalidInput
+from engines.models import Signal
+from engines.params import DEFAULT_PARAMS, StrategyParams
+from engines.risk import MacroView
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+BASELINE_SEED = 7
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """What to backtest: the history, the window of decision times, parameters and costs."""
+
+    history: History
+    start: pd.Timestamp
+    end: pd.Timestamp
+    params: StrategyParams = DEFAULT_PARAMS
+    engine: EngineChoice = "all"
+    costs: Costs = field(default_factory=Costs)
+    baseline_seed: int = BASELINE_SEED
+
+    def __post_init__(self) -> None:
+        self.history.check_window(self.start, self.end)
+        if self.engine not in ("micro", "macro", "all"):
+            raise InvalidInput(f"engine must be micro, macro or all, got {self.engine!r}")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Signals of a window turned into candidates (reusable across portfolio passes)."""
+
+    signals: dict[str, list[Signal]]
+    candidates: list[Candidate]
+    views: list[MacroView]
+    no_entry_candle: int
+    funding_sources: dict[str, FundingSource]
+
+
+def prepare(history: History, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
+            engine: EngineChoice = "all", progress: Progress | None = None,
+            signals: dict[str, list[Signal]] | None = None) -> Prepared:
+    """Run the engines over ``[start, end]`` (unless ``signals`` are given) and resolve every exit."""
+    found: dict[str, list[Signal]] = {}
+    candidates: list[Candidate] = []
+    views: list[MacroView] = []
+    sources: dict[str, FundingSource] = {}
+    dropped = 0
+    for n, pair in enumerate(history.pairs, 1):
+        found[pair.pair] = signals[pair.pair] if signals is not None else pair_signals(pair, params, start, end, engine)
+        schedule = funding_schedule(pair.pair, pair.funding, pair.first, pair.end)
+        sources[pair.pair] = schedule.source
+        resolved, missing = pair_candidates(pair, found[pair.pair], params, schedule)
+        candidates += resolved
+        dropped += missing
+        if engine != "micro":
+            views += macro_views(pair, params, start, end)
+        if progress:
+            progress(f"{pair.pair}: {len(found[pair.pair])} signals ({n}/{len(history.pairs)} pairs)")
+    return Prepared(found, candidates, views, dropped, sources)
+
+
+def baseline_candidates(history: History, prepared: Prepared, params: StrategyParams, start: pd.Timestamp,
+                        end: pd.Timestamp, seed: int) -> list[Candidate]:
+    rng = np.random.default_rng(seed)
+    out: list[Candidate] = []
+    for pair in history.pairs:
+        twins = sorted(random_signals(pair, prepared.signals[pair.pair], start, end, rng), key=lambda s: s.timestamp)
+        schedule = funding_schedule(pair.pair, pair.funding, pair.first, pair.end)
+        out += pair_candidates(pair, twins, params, schedule)[0]
+    return out
+
+
+def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestReport:
+    """The full backtest of ``request``: main run, run without the MACRO conflict rule, baseline."""
+    history, params, start, end = request.history, request.params, request.start, request.end
+    prepared = prepare(history, params, start, end, request.engine, progress)
+    if progress:
+        progress(f"simulating {len(prepared.candidates)} candidate trades")
+    main = simulate(prepared.candidates, prepared.views, params, request.costs)
+    no_rule = simulate(prepared.candidates, prepared.views, params, request.costs, macro_conflict_rule=False)
+    baseline = simulate(baseline_candidates(history, prepared, params, start, end, request.baseline_seed),
+                        prepared.views, params, request.costs)
+    log.info("backtest %s..%s: %d trades", start, end, len(main.trades))
+    return build_report(request, prepared, main, no_rule, baseline)
+
+
+def window_candidates(candidates: list[Candidate], start: pd.Timestamp, end: pd.Timestamp) -> list[Candidate]:
+    """Candidates decided inside ``[start, end)``."""
+    return [c for c in candidates if start <= c.entry_time < end]
+
+
+def quick_run(prepared: Prepared, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
+              costs: Costs = Costs()) -> PortfolioRun:
+    """Only the main pass, on the candidates decided in ``[start, end)`` (for sweeps)."""
+    views = [v for v in prepared.views if v.time < end]
+    return simulate(window_candidates(prepared.candidates, start, end), views, params, costs)
+
+
+__all__ = ["BacktestRequest", "Prepared", "PairHistory", "prepare", "run_backtest", "quick_run"]

@@ -1,0 +1,93 @@
+"""Plain-text rendering of a backtest report (console and chat, monospace)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engines.backtest.report import BacktestReport
+
+
+def _money(value: float) -> str:
+    return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
+
+
+def _pf(value: float | None) -> str:
+    return "n/a (no losses)" if value is None else f"{value:.2f}"
+
+
+def _rows(rows: list[tuple[str, str]]) -> list[str]:
+    width = max(len(k) for k, _ in rows)
+    return [f"  {k:<{width}}  {v}" for k, v in rows]
+
+
+def _summary(r: "BacktestReport") -> list[str]:
+    m, b = r.metrics, r.baseline
+    rows = [
+        ("trades", f"{m.trades}   (random baseline {b.trades})"),
+        ("win rate", f"{m.win_rate:.1f} %   (break-even {r.break_even_win_rate:.1f} %, PF 1.5 needs "
+                     f"{r.pf_1_5_win_rate:.1f} %; baseline {b.win_rate:.1f} %)"),
+        ("profit factor", f"{_pf(m.profit_factor)}   (baseline {_pf(b.profit_factor)})"),
+        ("net P&L", f"{_money(m.net_pnl)}   (baseline {_money(b.net_pnl)})"),
+        ("P&L per day", f"{_money(m.avg_daily_pnl)}   (baseline {_money(b.avg_daily_pnl)})"),
+        ("max drawdown", f"{_money(m.max_drawdown_usd)} = {m.max_drawdown_pct:.2f} % of peak"),
+        ("trades/pair/day", f"{m.trades_per_pair_per_day:.2f}"),
+        ("average hold", f"{m.avg_hold_minutes:.0f} min"),
+        ("fees paid", _money(m.fees)),
+        ("funding", f"paid {_money(m.funding['paid'])}, received {_money(m.funding['received'])}"),
+        ("TP+SL same candle", f"{m.same_candle_tp_sl} (counted as SL)"),
+        ("exposure", f"{m.exposure_pct:.1f} % of the time a position was open"),
+        ("exits", ", ".join(f"{k} {v}" for k, v in m.exits.items()) or "none"),
+        ("daily cap", f"{r.daily_cap['limit']}/day bound on {r.daily_cap['days_bound']} days, "
+                      f"{r.daily_cap['signals_skipped']} signals skipped"),
+        ("margin skips", str(r.margin_skips)),
+        ("rejections", ", ".join(f"{k} {v}" for k, v in r.rejections.items()) or "none"),
+    ]
+    return ["Result", *_rows(rows)]
+
+
+def _targets(r: "BacktestReport") -> list[str]:
+    lines = ["Plan targets"]
+    for t in r.targets:
+        shown = "n/a" if t.measured is None else f"{t.measured:,.2f}"
+        lines.append(f"  {'MET ' if t.met else 'miss'}  {t.name:<14} goal {t.goal:<32} measured {shown}")
+    return lines
+
+
+def _conflict(r: "BacktestReport") -> list[str]:
+    c = r.macro_conflict
+    lines = [f"MACRO conflict (rule: {c.rule}; {c.halved} halved, {c.stood_aside} stood aside)"]
+    for name, side in (("with rule", c.with_rule), ("without rule", c.without_rule)):
+        lines.append(f"  {name:<12} scalps {side.scalps}, overlapping an open MACRO {side.overlapped} "
+                     f"({side.overlapped_pct:.1f} %), avg size {_money(side.overlapped_avg_size)}, "
+                     f"win {side.overlapped_win_rate:.1f} %, P&L {_money(side.overlapped_net_pnl)}; "
+                     f"run P&L {_money(side.net_pnl)}, DD {side.max_drawdown_pct:.2f} %")
+    return lines
+
+
+def _tables(r: "BacktestReport") -> list[str]:
+    m = r.metrics
+    lines = ["Per pair", f"  {'pair':<14}{'trades':>7}{'win %':>8}{'P&L':>12}"]
+    lines += [f"  {k:<14}{g.trades:>7}{g.win_rate:>8.1f}{_money(g.net_pnl):>12}" for k, g in m.per_pair.items()]
+    lines += ["Exhaustion checks (scalps where the check fired)", f"  {'check':<16}{'fired':>7}{'win %':>8}"]
+    for name, c in m.checks.items():
+        if c.fired is None:
+            lines.append(f"  {name:<16}{c.note:>15}")
+        else:
+            lines.append(f"  {name:<16}{c.fired:>7}{'' if c.win_rate is None else f'{c.win_rate:.1f}':>8}")
+    lines += ["P&L per day (UTC, by exit)"]
+    lines += [f"  {day}  {_money(pnl):>10}" for day, pnl in m.daily_pnl.items()]
+    return lines
+
+
+def render_text(r: "BacktestReport") -> str:
+    d = r.data
+    head = [f"Backtest {d['start']} -> {d['end']} ({d['days']:g} days), {len(d['pairs'])} pairs, engine {d['engine']}",
+            f"  capital {_money(d['capital'])}, leverage {d['leverage']:g}x, margin {d['margin_fraction'] * 100:g} % "
+            f"of equity, fees {d['fee_rate'] * 100:g} % per side",
+            f"  signals {r.signals['candidates']} (scalp {r.signals['scalp']}, macro {r.signals['macro']}), "
+            f"{r.signals['no_entry_candle']} without an entry candle",
+            f"  funding real: {', '.join(d['real_funding_pairs']) or 'none'}; "
+            f"assumed (00/08/16 UTC +0.01 %, longs pay): {', '.join(d['assumed_funding_pairs']) or 'none'}"]
+    sections = [head, _summary(r), _targets(r), _conflict(r), _tables(r)]
+    return "\n\n".join("\n".join(s) for s in sections) + "\n"
