@@ -70,7 +70,8 @@ class History:
 
     @property
     def first(self) -> pd.Timestamp:
-        return min(p.first for p in self.pairs)
+        """The earliest time every pair has data for (the common start)."""
+        return max(p.first for p in self.pairs)
 
     def select(self, names: list[str] | None) -> "History":
         if not names:

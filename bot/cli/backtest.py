@@ -1,0 +1,142 @@
+"""``signaltracker backtest``: run both engines over history and print the report.
+
+    signaltracker backtest --data DIR [--funding DIR] [--pairs A,B] [--days 7 | --start ISO --end ISO]
+                           [--param key=value ...] [--engine all|micro|macro] [--seed N] [--json] [--out DIR]
+
+``--days N`` is the last N days common to every selected pair. Funding files are read from
+``--funding``, else from ``--data`` itself, else from a sibling ``funding`` folder; pairs without
+any use assumed rates (stated in the report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from engines.backtest.history import History, PairHistory
+from engines.backtest.run import BacktestRequest, run_backtest
+from engines.backtest.report import BacktestReport
+from engines.errors import DataUnavailable, InvalidInput
+from engines.params import params_from_assignments
+from market.files import list_symbols, load_pair, read_funding
+
+log = logging.getLogger(__name__)
+
+
+def funding_dir(data_dir: Path, funding: Path | None) -> Path | None:
+    """The folder funding files are read from (see module doc)."""
+    if funding is not None:
+        if not funding.is_dir():
+            raise InvalidInput(f"--funding: {funding} is not a folder")
+        return funding
+    if any(data_dir.glob("*_funding.parquet")):
+        return data_dir
+    sibling = data_dir.parent / "funding"
+    return sibling if sibling.is_dir() else None
+
+
+def load_history(data_dir: Path, funding: Path | None = None, pairs: list[str] | None = None) -> History:
+    """Read the 1m candles (and funding) of ``pairs`` (default: every pair with 1m data) from disk."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataUnavailable(f"--data: {data_dir} is not a folder")
+    available = list_symbols(data_dir, "1m")
+    if not available:
+        raise DataUnavailable(f"--data: no <SYMBOL>_1m.parquet files in {data_dir}")
+    chosen = pairs or available
+    unknown = [p for p in chosen if p not in available]
+    if unknown:
+        raise InvalidInput(f"--pairs: no 1m data for {', '.join(unknown)}; available: {', '.join(available)}")
+    folder = funding_dir(data_dir, funding)
+    return History(tuple(
+        PairHistory.from_candles(p, load_pair(data_dir, p).m1, read_funding(folder, p)) for p in chosen))
+
+
+def parse_time(text: str, flag: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError as e:
+        raise InvalidInput(f"{flag}: expected an ISO time like 2025-05-27T00:00Z, got {text!r}") from e
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def window(history: History, days: float | None, start: str | None, end: str | None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The decision window from ``--days`` or ``--start``/``--end`` (default: the last 7 days)."""
+    if days is not None and (start or end):
+        raise InvalidInput("--days cannot be combined with --start/--end")
+    if start or end:
+        if not (start and end):
+            raise InvalidInput("--start and --end go together")
+        return parse_time(start, "--start"), parse_time(end, "--end")
+    return history.last_days(7 if days is None else days)
+
+
+def parse_pairs(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    pairs = [p.strip().upper() for p in text.split(",") if p.strip()]
+    if not pairs:
+        raise InvalidInput("--pairs: expected a comma-separated list like BTCUSDT,ETHUSDT")
+    return pairs
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``backtest`` and ``sweep``."""
+    parser.add_argument("--data", type=Path, required=True, help="folder of <SYMBOL>_1m.parquet files")
+    parser.add_argument("--funding", type=Path, help="folder of <SYMBOL>_funding.parquet files")
+    parser.add_argument("--pairs", help="comma-separated symbols (default: all in --data)")
+    parser.add_argument("--days", type=float, help="the last N days of the data (default 7)")
+    parser.add_argument("--start", help="window start, ISO UTC")
+    parser.add_argument("--end", help="window end, ISO UTC")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("backtest", help="backtest both engines over history",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_arguments(parser)
+    parser.add_argument("--engine", choices=("all", "micro", "macro"), default="all")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the random-entry baseline")
+    parser.add_argument("--out", type=Path, help="write report.json, trades.csv and equity.png here")
+    parser.set_defaults(handler=handle)
+
+
+def write_outputs(report: BacktestReport, out: Path) -> list[Path]:
+    """report.json, trades.csv and (when the chart module exists) equity.png in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "report.json", out / "trades.csv"]
+    written[0].write_text(json.dumps(report.to_json_dict(), indent=2))
+    written[1].write_text(report.trades_csv())
+    png = equity_png(report)
+    if png is not None:
+        written.append(out / "equity.png")
+        written[-1].write_bytes(png)
+    return written
+
+
+def equity_png(report: BacktestReport) -> bytes | None:
+    try:
+        from charts.equity import render_equity_chart
+    except ImportError:
+        log.info("charts.equity not available; equity.png skipped")
+        return None
+    return render_equity_chart(report.equity)
+
+
+def handle(args: argparse.Namespace) -> int:
+    params = params_from_assignments(args.param)
+    history = load_history(args.data, args.funding, parse_pairs(args.pairs))
+    start, end = window(history, args.days, args.start, args.end)
+    request = BacktestRequest(history, start, end, params, engine=args.engine, baseline_seed=args.seed)
+    report = run_backtest(request, progress=log.info)
+    if args.out is not None:
+        for path in write_outputs(report, args.out):
+            log.info("wrote %s", path)
+    sys.stdout.write(json.dumps(report.to_json_dict()) + "\n" if args.json else report.to_text())
+    return 0
