@@ -1,0 +1,66 @@
+"""ccxt exchanges (async) as this project uses them: strict JSON, linear markets only, any base URL.
+
+ccxt returns the raw text when a body is not valid JSON, and Bybit's parser then reads it as
+"no candles"; :class:`StrictJsonBybit` and :class:`StrictJsonKraken` raise ``ccxt.BadResponse``
+instead, so a malformed answer is retried like any other transient failure.
+"""
+
+from __future__ import annotations
+
+import json
+
+import ccxt
+import ccxt.async_support as ccxt_async
+
+from engines.errors import InvalidInput
+
+SUPPORTED = ("bybit", "kraken")
+
+
+class _StrictJson:
+    _last_status = 200
+
+    def on_rest_response(self, code, reason, url, method, response_headers, response_body, request_headers,
+                         request_body):  # noqa: ANN001, PLR0913 - ccxt's signature
+        self._last_status = int(code)
+        return response_body.strip() if isinstance(response_body, str) else response_body
+
+    def parse_json(self, http_response):  # noqa: ANN001 - ccxt's signature
+        if not http_response:
+            return None
+        try:
+            return json.loads(http_response)
+        except ValueError as e:
+            if self._last_status >= 400:
+                return None  # ccxt maps the HTTP status (429, 5xx) to its own error
+            raise ccxt.BadResponse(f"{self.id} answered with malformed JSON: {http_response[:120]!r}") from e
+
+
+class StrictJsonBybit(_StrictJson, ccxt_async.bybit):
+    """Bybit whose malformed answers raise ``ccxt.BadResponse``."""
+
+
+class StrictJsonKraken(_StrictJson, ccxt_async.kraken):
+    """Kraken whose malformed answers raise ``ccxt.BadResponse``."""
+
+
+def make_exchange(exchange_id: str, rest_url: str | None = None, timeout_ms: int = 10_000,
+                  rate_limit: bool = True) -> ccxt_async.Exchange:
+    """A ccxt async exchange; with ``rest_url`` every API entry points there (local servers in tests)."""
+    classes = {"bybit": StrictJsonBybit, "kraken": StrictJsonKraken}
+    if exchange_id not in classes:
+        raise InvalidInput(f"exchange must be one of {', '.join(SUPPORTED)}, got {exchange_id!r}")
+    exchange = classes[exchange_id]({"enableRateLimit": rate_limit, "timeout": timeout_ms})
+    if exchange_id == "bybit":
+        exchange.options["fetchMarkets"] = {**exchange.options["fetchMarkets"], "types": ["linear"]}
+    if rest_url:
+        exchange.urls["api"] = {key: rest_url.rstrip("/") for key in exchange.urls["api"]}
+    return exchange
+
+
+def unified_symbol(exchange_id: str, pair: str) -> str:
+    """``SOLUSDT`` -> ``SOL/USDT:USDT`` (Bybit linear perpetual) or ``SOL/USDT`` (Kraken spot)."""
+    if not pair.endswith("USDT") or len(pair) <= 4:
+        raise InvalidInput(f"pair must be a USDT pair like SOLUSDT, got {pair!r}")
+    base = pair[:-4]
+    return f"{base}/USDT:USDT" if exchange_id == "bybit" else f"{base}/USDT"

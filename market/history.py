@@ -1,0 +1,150 @@
+"""OHLCV history over ccxt (Bybit linear, or Kraken) with a local Parquet cache.
+
+The cache keeps closed candles in ``<cache_dir>/<exchange>/<PAIR>_<tf>.parquet`` (the shared
+data format) and is filled incrementally: a request fetches only what the cache lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from engines.candles import COLUMNS, timeframe_delta, validate_candles
+from engines.errors import DataUnavailable, InvalidInput
+from engines.params import PARAM_SPECS
+from market.exchanges import make_exchange, unified_symbol
+from market.retry import RetryPolicy, call_with_retries
+
+logger = logging.getLogger(__name__)
+DEFAULT_CACHE_DIR = Path("var/cache")
+PAGE_LIMIT = {"bybit": 1000, "kraken": 720}
+Clock = Callable[[], pd.Timestamp]
+
+
+def wall_clock() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
+
+
+def startup_counts() -> dict[str, int]:
+    """Candles to load at start-up: the largest S/R lookback (15m) and trend lookback (1h)."""
+    return {"1m": 240, "15m": int(PARAM_SPECS["sr_lookback"].maximum),
+            "1h": int(PARAM_SPECS["trend_lookback"].maximum)}
+
+
+class HistoryClient:
+    """Closed candles of one exchange, fetched with retries and cached on disk."""
+
+    def __init__(self, exchange_id: str = "bybit", rest_url: str | None = None, *,
+                 cache_dir: Path | str | None = DEFAULT_CACHE_DIR, retry: RetryPolicy = RetryPolicy(),
+                 timeout_ms: int = 10_000, rate_limit: bool = True, clock: Clock = wall_clock) -> None:
+        self.exchange_id = exchange_id
+        self.exchange = make_exchange(exchange_id, rest_url, timeout_ms, rate_limit)
+        self.cache_dir = Path(cache_dir) / exchange_id if cache_dir is not None else None
+        self.retry = retry
+        self.clock = clock
+        self._markets_loaded = False
+
+    async def close(self) -> None:
+        await self.exchange.close()
+
+    async def load_markets(self) -> dict:
+        if not self._markets_loaded:
+            await call_with_retries(self.exchange.load_markets, f"{self.exchange_id} load_markets", self.retry)
+            self._markets_loaded = True
+        return self.exchange.markets
+
+    async def market(self, pair: str) -> dict:
+        markets = await self.load_markets()
+        symbol = unified_symbol(self.exchange_id, pair)
+        if symbol not in markets:
+            raise DataUnavailable(f"{self.exchange_id} has no market {symbol} for {pair}")
+        return markets[symbol]
+
+    async def tick_size(self, pair: str) -> float:
+        """The instrument's price tick (Bybit ``priceFilter.tickSize``)."""
+        return float((await self.market(pair))["precision"]["price"])
+
+    async def fetch(self, pair: str, timeframe: str, since: pd.Timestamp, until: pd.Timestamp | None = None
+                    ) -> pd.DataFrame:
+        """Closed candles with open time in ``[since, until)`` (``until`` defaults to the clock)."""
+        step = timeframe_delta(timeframe)
+        symbol = (await self.market(pair))["symbol"]
+        now = self.clock()
+        end = min(until or now, now)
+        rows: list[list] = []
+        cursor = since.ceil(step)
+        while cursor < end:
+            window_end = min(end, cursor + step * PAGE_LIMIT[self.exchange_id])
+            page = await self._fetch_page(symbol, timeframe, cursor, window_end)
+            page = [row for row in page if cursor.value // 1_000_000 <= row[0] < window_end.value // 1_000_000]
+            rows.extend(page)
+            if self.exchange_id == "kraken" and not page:
+                break
+            cursor = window_end if self.exchange_id == "bybit" or not page else \
+                pd.Timestamp(page[-1][0], unit="ms", tz="UTC") + step
+        return self._closed_frame(rows, timeframe, now, f"{self.exchange_id} {pair} {timeframe}")
+
+    async def recent(self, pair: str, timeframe: str, count: int) -> pd.DataFrame:
+        """The last ``count`` closed candles, from the cache plus what it lacks."""
+        if count < 1:
+            raise InvalidInput(f"candle count must be >= 1, got {count}")
+        step = timeframe_delta(timeframe)
+        now = self.clock()
+        wanted_from = now.floor(step) - step * count
+        cached = self._read_cache(pair, timeframe)
+        cached = cached[cached["timestamp"] >= wanted_from]
+        contiguous = not cached.empty and cached["timestamp"].iloc[0] <= wanted_from
+        since = cached["timestamp"].iloc[-1] + step if contiguous else wanted_from
+        fresh = await self.fetch(pair, timeframe, since)
+        merged = pd.concat([cached if contiguous else cached.iloc[0:0], fresh], ignore_index=True)
+        merged = merged.drop_duplicates("timestamp", keep="last").sort_values("timestamp", ignore_index=True)
+        self._write_cache(pair, timeframe, merged)
+        return merged.iloc[-count:].reset_index(drop=True)
+
+    async def linear_tickers(self) -> list[dict]:
+        """Bybit ``/v5/market/tickers?category=linear`` rows (``symbol``, ``turnover24h``, ``fundingRate`` ...)."""
+        await self.load_markets()
+        tickers = await call_with_retries(
+            lambda: self.exchange.fetch_tickers(None, {"type": "swap", "subType": "linear"}),
+            f"{self.exchange_id} tickers", self.retry)
+        return [ticker["info"] for ticker in tickers.values() if isinstance(ticker.get("info"), dict)]
+
+    async def _fetch_page(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp) -> list:
+        since_ms = start.value // 1_000_000
+        params = {"until": end.value // 1_000_000 - 1} if self.exchange_id == "bybit" else {}
+        limit = PAGE_LIMIT[self.exchange_id]
+        return await call_with_retries(
+            lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit, params),
+            f"{self.exchange_id} {symbol} {timeframe} candles from {start}", self.retry)
+
+    @staticmethod
+    def _closed_frame(rows: list[list], timeframe: str, now: pd.Timestamp, name: str) -> pd.DataFrame:
+        frame = pd.DataFrame([row[:6] for row in rows], columns=list(COLUMNS))
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype("int64"), unit="ms", utc=True)
+        frame = frame[frame["timestamp"] + timeframe_delta(timeframe) <= now]
+        frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
+        return validate_candles(frame, name=name)
+
+    def _cache_path(self, pair: str, timeframe: str) -> Path | None:
+        return None if self.cache_dir is None else self.cache_dir / f"{pair}_{timeframe}.parquet"
+
+    def _read_cache(self, pair: str, timeframe: str) -> pd.DataFrame:
+        path = self._cache_path(pair, timeframe)
+        if path is None or not path.exists():
+            return validate_candles(pd.DataFrame({c: [] for c in COLUMNS}), name="empty cache")
+        return validate_candles(pd.read_parquet(path), name=str(path))
+
+    def _write_cache(self, pair: str, timeframe: str, frame: pd.DataFrame) -> None:
+        path = self._cache_path(pair, timeframe)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        old = self._read_cache(pair, timeframe)
+        merged = pd.concat([old, frame], ignore_index=True).drop_duplicates("timestamp", keep="last")
+        temporary = path.with_suffix(".tmp")
+        merged.sort_values("timestamp").to_parquet(temporary, index=False)
+        os.replace(temporary, path)

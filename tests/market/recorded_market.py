@@ -1,0 +1,69 @@
+"""Real 1m candles on a settable clock: what the local Bybit/Kraken servers of the tests serve.
+
+The clock (``now``) decides which candles have closed; the candle that contains ``now`` is served
+as the still-open candle, exactly as Bybit's kline endpoint and stream show it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engines.candles import resample
+from engines.ticks import infer_tick
+from market.files import read_candles
+
+MINUTES = {"1m": 1, "15m": 15, "1h": 60}
+INTERVALS = {"1": "1m", "15": "15m", "60": "1h"}
+
+
+class RecordedMarket:
+    """Candles of several pairs from one data folder, served as of ``now``."""
+
+    def __init__(self, data_dir: Path, pairs: list[str], now: pd.Timestamp) -> None:
+        self.pairs = list(pairs)
+        self.now = now
+        self.frames: dict[tuple[str, str], pd.DataFrame] = {}
+        self.ticks: dict[str, float] = {}
+        for pair in pairs:
+            m1 = read_candles(data_dir, pair, "1m")
+            self.ticks[pair] = infer_tick(m1["close"].to_numpy())
+            for timeframe in MINUTES:
+                frame = resample(m1, timeframe).set_index("timestamp")
+                self.frames[(pair, timeframe)] = frame
+
+    def advance(self, minutes: int = 1) -> None:
+        self.now = self.now + pd.Timedelta(minutes=minutes)
+
+    def candles(self, pair: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Candles with open time in [start, end] that have opened by ``now`` (the last one may be open)."""
+        frame = self.frames[(pair, timeframe)]
+        last_open = min(end, self.now)
+        return frame.loc[(frame.index >= start) & (frame.index <= last_open)]
+
+    def closed(self, pair: str, timeframe: str) -> pd.DataFrame:
+        frame = self.frames[(pair, timeframe)]
+        return frame.loc[frame.index + pd.Timedelta(minutes=MINUTES[timeframe]) <= self.now]
+
+    def just_closed(self, pair: str, timeframe: str) -> pd.Series | None:
+        """The candle that closed exactly at ``now``, if any."""
+        opened = self.now - pd.Timedelta(minutes=MINUTES[timeframe])
+        frame = self.frames[(pair, timeframe)]
+        return frame.loc[opened] if opened in frame.index else None
+
+    def turnover_24h(self, pair: str) -> float:
+        """Sum of close x volume over the 24 h before ``now`` (quote turnover)."""
+        frame = self.closed(pair, "1m")
+        day = frame.loc[frame.index >= self.now - pd.Timedelta(hours=24)]
+        return float((day["close"] * day["volume"]).sum())
+
+    def last_price(self, pair: str) -> float:
+        return float(self.closed(pair, "1m")["close"].iloc[-1])
+
+
+def price_text(value: float, tick: float) -> str:
+    """A price as the exchange prints it: a string with the tick's decimals."""
+    decimals = max(0, int(round(-np.log10(tick))))
+    return f"{value:.{decimals}f}"
