@@ -7,6 +7,8 @@ are produced by :func:`resample`, so every resampled candle is a closed candle.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,11 @@ TIMEFRAMES: dict[str, pd.Timedelta] = {
     "15m": pd.Timedelta(minutes=15),
     "1h": pd.Timedelta(hours=1),
 }
+
+
+def epoch_ms(timestamps: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 milliseconds since the epoch (no per-element Python objects)."""
+    return pd.DatetimeIndex(timestamps).as_unit("ms").asi8
 
 
 def timeframe_delta(timeframe: str) -> pd.Timedelta:
@@ -52,19 +59,31 @@ def validate_candles(frame: pd.DataFrame, name: str = "candles") -> pd.DataFrame
 
 
 def resample(candles_1m: pd.DataFrame, timeframe: str) -> pd.DataFrame:
-    """Aggregate 1m candles into complete ``timeframe`` candles (open-time labels, UTC-aligned)."""
+    """Aggregate 1m candles into complete ``timeframe`` candles (open-time labels, UTC-aligned).
+
+    A bucket is kept only when all of its 1m candles are present, so every output candle is closed.
+    """
     step = timeframe_delta(timeframe)
     if step == TIMEFRAMES["1m"]:
         return candles_1m.reset_index(drop=True)
     minutes = int(step / TIMEFRAMES["1m"])
-    bucket = candles_1m["timestamp"].dt.floor(step)
-    grouped = candles_1m.groupby(bucket, sort=True)
-    out = grouped.agg(open=("open", "first"), high=("high", "max"), low=("low", "min"),
-                      close=("close", "last"), volume=("volume", "sum"))
-    complete = grouped.size() == minutes
-    out = out[complete.to_numpy()]
-    out.index.name = "timestamp"
-    return out.reset_index()
+    stamps = epoch_ms(candles_1m["timestamp"])
+    bucket = stamps // (minutes * 60_000)
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    sizes = np.diff(np.r_[starts, len(bucket)])
+    keep = sizes == minutes
+    first, last = starts[keep], (starts + sizes - 1)[keep]
+    columns = {name: candles_1m[name].to_numpy(dtype=float) for name in COLUMNS[1:]}
+    out = pd.DataFrame({
+        "timestamp": pd.to_datetime(bucket[first] * minutes * 60_000, unit="ms", utc=True),
+        "open": columns["open"][first],
+        "high": np.maximum.reduceat(columns["high"], starts)[keep],
+        "low": np.minimum.reduceat(columns["low"], starts)[keep],
+        "close": columns["close"][last],
+        "volume": np.add.reduceat(columns["volume"], starts)[keep],
+    })
+    out["timestamp"] = out["timestamp"].dt.as_unit("ms")
+    return out
 
 
 def closed_until(candles: pd.DataFrame, timeframe: str, now: pd.Timestamp) -> pd.DataFrame:
@@ -75,3 +94,23 @@ def closed_until(candles: pd.DataFrame, timeframe: str, now: pd.Timestamp) -> pd
 
 def close_times(candles: pd.DataFrame, timeframe: str) -> pd.Series:
     return candles["timestamp"] + timeframe_delta(timeframe)
+
+
+@dataclass(frozen=True)
+class CandleArrays:
+    """A candle frame's columns as numpy arrays, extracted once for the kernels."""
+
+    timestamps: pd.DatetimeIndex
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "CandleArrays":
+        return cls(pd.DatetimeIndex(frame["timestamp"]),
+                   *(frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")))
+
+    def __len__(self) -> int:
+        return len(self.close)

@@ -45,6 +45,7 @@ class StrategyParams(BaseModel):
     # MACRO
     macro_tp: float = Field(2.0, ge=1.0, le=3.0, description="MACRO take-profit, %")
     macro_sl: float = Field(1.0, ge=1.0, le=3.0, description="MACRO stop-loss, %")
+    macro_zone: float = Field(0.5, ge=0.1, le=1.0, description="MACRO pullback zone around a swing level or the trend line, %")
     macro_min_confidence: int = Field(50, ge=0, le=100, description="MACRO signals need this confidence")
     macro_time_stop: int = Field(2880, ge=60, le=10080, description="minutes after which a MACRO position is closed")
     macro_bias_confidence: int = Field(80, ge=0, le=100, description="at or above, scalps only trade MACRO's side")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 MAX_DECIMALS = 10
@@ -18,7 +20,11 @@ def infer_tick(prices: np.ndarray) -> float:
     return 10.0**-MAX_DECIMALS
 
 
+def tick_decimals(tick: float) -> int:
+    """Decimal places of a power-of-ten-or-finer tick (0.01 -> 2, 1 -> 0)."""
+    return max(0, int(round(-math.log10(tick)))) if tick < 1 else 0
+
+
 def round_to_tick(price: float, tick: float) -> float:
     """``price`` on the tick grid, printed without float noise."""
-    decimals = max(0, int(round(-np.log10(tick)))) if tick < 1 else 0
-    return round(round(price / tick) * tick, decimals)
+    return round(round(price / tick) * tick, tick_decimals(tick))

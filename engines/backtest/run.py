@@ -65,11 +65,11 @@ class Prepared:
 
 def prepare(history: History, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
             engine: EngineChoice = "all", progress: Progress | None = None,
-            signals: dict[str, list[Signal]] | None = None) -> Prepared:
-    """Run the engines over ``[start, end]`` (unless ``signals`` are given) and resolve every exit."""
+            signals: dict[str, list[Signal]] | None = None, views: list[MacroView] | None = None) -> Prepared:
+    """Run the engines over ``[start, end]`` (unless ``signals``/``views`` are given) and resolve every exit."""
     found: dict[str, list[Signal]] = {}
     candidates: list[Candidate] = []
-    views: list[MacroView] = []
+    given_views, views = views, []
     sources: dict[str, FundingSource] = {}
     dropped = 0
     for n, pair in enumerate(history.pairs, 1):
@@ -79,11 +79,11 @@ def prepare(history: History, params: StrategyParams, start: pd.Timestamp, end: 
         resolved, missing = pair_candidates(pair, found[pair.pair], params, schedule)
         candidates += resolved
         dropped += missing
-        if engine != "micro":
+        if given_views is None and engine != "micro":
             views += macro_views(pair, params, start, end)
         if progress:
             progress(f"{pair.pair}: {len(found[pair.pair])} signals ({n}/{len(history.pairs)} pairs)")
-    return Prepared(found, candidates, views, dropped, sources)
+    return Prepared(found, candidates, views if given_views is None else given_views, dropped, sources)
 
 
 def baseline_candidates(history: History, prepared: Prepared, params: StrategyParams, start: pd.Timestamp,
