@@ -1,6 +1,6 @@
 """``signaltracker`` console command: one subcommand per module of this package.
 
-Each module ``bot/cli/<name>.py`` defines ``register(subparsers) -> None``, which adds its parser
+Each public module ``bot/cli/<name>.py`` (names starting with ``_`` are shared code) defines ``register(subparsers) -> None``, which adds its parser
 and sets ``handler=<callable(args) -> int>``. Errors of the project's hierarchy become one line on
 stderr and exit status 2; nothing else is printed on stdout but the command's own output.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue
         importlib.import_module(f"{__name__}.{module.name}").register(subparsers)
     return parser
 
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except SignalTrackerError as e:
         sys.stderr.write(f"signaltracker {args.command}: {e}\n")
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader (e.g. `| head`) left: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
