@@ -1,0 +1,118 @@
+"""Builds the bot: the PTB ``Application`` with its handlers, the service, the feed and the jobs.
+
+    app = build_application(settings, feed=feed, store=store, request=LocalBotApi())  # console / tests
+    async with running(app):  # initialize, start, poll, start the feed; stop all on exit
+        ...
+
+Without ``request`` the app talks to ``TELEGRAM_BASE_URL`` with PTB's httpx transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from bot.broadcast import Broadcaster
+from bot.commands import CATALOG
+from bot.handlers import admin, general, market, subscriptions, trading
+from bot.jobs import attach
+from bot.service import BotService
+from bot.settings import BotSettings
+from engines.errors import DataUnavailable, InvalidInput
+from market.feed import MarketFeed
+from market.files import list_symbols
+from storage import StateStore, TinyDBStore
+
+logger = logging.getLogger(__name__)
+CONSOLE_TOKEN = "0:console"
+RATE_LIMIT_RETRIES = 3
+POLL_TIMEOUT_SECONDS = 10
+
+
+def make_feed(settings: BotSettings) -> MarketFeed:
+    """The market feed the settings ask for."""
+    if settings.market_source == "bybit":
+        try:
+            from market.bybit_feed import BybitFeed
+        except ImportError as e:
+            raise InvalidInput("MARKET_SOURCE=bybit is not available in this build; use replay") from e
+        return BybitFeed(ws_url=settings.bybit_ws_url, rest_url=settings.bybit_rest_url)
+    from market.replay import ReplayFeed
+    return ReplayFeed(settings.replay_data_dir, speed=settings.replay_speed)
+
+
+def tracked_pairs(settings: BotSettings) -> list[str]:
+    if settings.pairs:
+        return list(settings.pairs)
+    if settings.market_source == "replay":
+        pairs = list_symbols(settings.replay_data_dir, "1m")
+        if not pairs:
+            raise DataUnavailable(f"no 1m candle files in REPLAY_DATA_DIR={settings.replay_data_dir}")
+        return pairs
+    return []
+
+
+def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateStore | None = None,
+                      request: BaseRequest | None = None, extra_admins: tuple[int, ...] = ()) -> Application:
+    """The Application with every handler registered and the service in ``bot_data``."""
+    builder = ApplicationBuilder().token(settings.token() or CONSOLE_TOKEN).rate_limiter(
+        AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.base_url(settings.telegram_base_url)
+    app = builder.build()
+    store = store if store is not None else TinyDBStore(settings.storage_path)
+    source = f"{settings.market_source} ({Path(settings.replay_data_dir).name} × {settings.replay_speed:g})" \
+        if settings.market_source == "replay" else settings.market_source
+    service = BotService(feed, store, source=source)
+    broadcaster = Broadcaster(app.bot, service, settings.broadcast_chat_ids)
+    app.bot_data.update(service=service, broadcaster=broadcaster, admin_ids=set(settings.admin_ids) | set(extra_admins),
+                        replay_dir=Path(settings.replay_data_dir) if settings.market_source == "replay" else None,
+                        backtest_lock=asyncio.Lock(), pairs=tracked_pairs(settings))
+    app.bot_data["jobs"] = attach(app, service, broadcaster)
+    for module in (general, market, trading, admin, subscriptions):
+        module.register(app)
+    general.register_fallbacks(app)
+    return app
+
+
+async def publish_commands(app: Application) -> None:
+    await app.bot.set_my_commands([BotCommand(c.name, c.summary[:256]) for c in CATALOG])
+
+
+@contextlib.asynccontextmanager
+async def running(app: Application) -> AsyncIterator[Application]:
+    """Run ``app`` (long polling, JobQueue, market feed) until the block exits; then stop everything."""
+    service: BotService = app.bot_data["service"]
+    await app.initialize()
+    try:
+        await publish_commands(app)
+        await app.start()
+        await app.updater.start_polling(timeout=POLL_TIMEOUT_SECONDS, drop_pending_updates=False)
+        await service.feed.start(app.bot_data["pairs"])
+        for doc in service.journal.unconfirmed():
+            logger.warning("delivery of %s to chat %s was interrupted before confirmation; not resent",
+                           doc["signal_key"], doc["chat_id"])
+        logger.info("bot ready: %d pairs, source %s", len(service.feed.pairs()), service.source)
+        yield app
+    finally:
+        await _stop(app, service)
+
+
+async def _stop(app: Application, service: BotService) -> None:
+    with contextlib.suppress(Exception):
+        await service.feed.stop()
+    if app.updater and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    service.store.close()

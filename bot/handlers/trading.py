@@ -1,0 +1,106 @@
+"""Trading commands: /backtest (worker thread, edited progress message), /positions (+chart button), /close."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot import render
+from bot.arguments import parse_backtest, parse_pair_only
+from bot.backtest_runner import run_chat_backtest
+from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of, who
+from engines.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class ProgressMessage:
+    """Edits one message with the latest progress line, at most once a second, from any thread."""
+
+    def __init__(self, message: Message, loop: asyncio.AbstractEventLoop, title: str) -> None:
+        self._message, self._loop, self._title = message, loop, title
+        self._last = 0.0
+        self._tasks: set[asyncio.Future[object]] = set()
+
+    def __call__(self, line: str) -> None:
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = now
+        future = asyncio.run_coroutine_threadsafe(self._edit(line), self._loop)
+        self._tasks.add(future)
+        future.add_done_callback(self._tasks.discard)
+
+    async def _edit(self, line: str) -> None:
+        try:
+            await self._message.edit_text(f"⏳ {self._title}\n{escape(line)}", parse_mode=ParseMode.HTML)
+        except BadRequest as e:  # "message is not modified" and friends: progress is best effort
+            logger.debug("progress edit skipped: %s", e)
+
+
+@command("backtest")
+async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    request = parse_backtest(chat_args(context))
+    lock: asyncio.Lock = extra(context)["backtest_lock"]
+    if lock.locked():
+        raise InvalidInput("a backtest is already running; try again when it has finished")
+    async with lock:
+        service = service_of(context)
+        params = service.params
+        title = f"Backtest {request.days}d {', '.join(request.pairs) or 'all pairs'}"
+        message = await reply(update, f"⏳ {escape(title)}\nstarting…")
+        progress = ProgressMessage(message, asyncio.get_running_loop(), title)
+        result = await asyncio.to_thread(run_chat_backtest, request, feed=service.feed, params=params,
+                                         replay_dir=extra(context)["replay_dir"], progress=progress)
+        await message.edit_text(f"✅ {escape(title)}: {result.report.metrics.trades} trades", parse_mode=ParseMode.HTML)
+        await reply(update, render.clip(f"<pre>{escape(result.report.to_text())}</pre>"))
+        chat = update.effective_message
+        await chat.reply_photo(InputFile(result.equity_png, filename="equity.png"), caption=escape(title))
+        await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv", mimetype="text/csv"),
+                                  caption=f"{result.report.metrics.trades} trades")
+
+
+def _chart_buttons(keys: list[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+    if not keys:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"📈 {label}", callback_data=f"pc:{key}")]
+                                 for label, key in keys])
+
+
+@command("positions")
+async def positions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    service = service_of(context)
+    views = service.positions()
+    keys = [(f"{v.position.signal.pair} {v.position.signal.side}", v.position.key) for v in views]
+    await reply(update, render.positions(views, service.paper.equity), _chart_buttons(keys))
+
+
+@callback
+async def on_position_chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    key = update.callback_query.data.removeprefix("pc:")
+    png = await asyncio.to_thread(service_of(context).position_chart, key)
+    await update.effective_message.reply_photo(InputFile(png, filename="position.png"),
+                                               caption=escape(key.replace(":", " ")))
+
+
+@command("close")
+async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    request = parse_pair_only("close", chat_args(context))
+    position = service_of(context).close_position(request.pair)
+    logger.info("paper position %s closed by %s", position.key, who(update))
+    await reply(update, render.position_closed(position))
+    await extra(context)["broadcaster"].announce_close(position)
+
+
+def register(app: Application) -> None:
+    for name, handler in (("backtest", backtest), ("positions", positions), ("close", close)):
+        app.add_handler(CommandHandler(name, handler, filters=COMMAND_UPDATES))
+    app.add_handler(CallbackQueryHandler(on_position_chart, pattern=r"^pc:"))

@@ -1,0 +1,132 @@
+"""Background work driven by the market feed, scheduled on PTB's JobQueue.
+
+- Every closed 15m candle schedules a MICRO-SCALP job for its pair, every closed 1h candle a
+  MACRO job. The job evaluates the engine on the candles up to *that* candle (the feed may have
+  moved on meanwhile), in a worker thread; a new signal is admitted by the shared risk rules and
+  broadcast with its "explain" chart.
+- Every closed 1m candle of a pair with open positions runs the position monitor: entries fill,
+  TP/SL/time stops resolve on 1m candles, funding announced by the feed is charged once its
+  settlement time has passed. Closed positions are announced as replies to their signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from telegram.ext import Application, CallbackContext
+
+import charts
+from bot.broadcast import Broadcaster
+from bot.live import BookFlips
+from bot.service import BotService
+from engines.candles import timeframe_delta
+from engines.macro import MacroDecision, evaluate_macro
+from engines.micro import ScalpDecision, evaluate_scalp
+from engines.models import Signal
+from market.feed import BookUpdate, ClosedCandle, FundingUpdate, MarketEvent, StreamStatus
+
+logger = logging.getLogger(__name__)
+CHART_CANDLES = 96
+RUN_ALWAYS = {"misfire_grace_time": None}
+
+
+@dataclass(frozen=True)
+class Decision:
+    pair: str
+    timeframe: str
+    until: pd.Timestamp
+
+
+def candles_until(service: BotService, pair: str, timeframe: str, until: pd.Timestamp) -> pd.DataFrame:
+    """The pair's closed candles up to and including the one that opened at ``until``."""
+    candles = service.feed.candles(pair, timeframe)
+    return candles[candles["timestamp"] <= until].reset_index(drop=True)
+
+
+def decide(service: BotService, decision: Decision, flips: BookFlips) -> ScalpDecision | MacroDecision:
+    """Run the engine of ``decision`` (CPU-bound; called in a worker thread)."""
+    candles = candles_until(service, decision.pair, decision.timeframe, decision.until)
+    tick = service.feed.tick_size(decision.pair)
+    if decision.timeframe == "15m":
+        return evaluate_scalp(candles, decision.pair, service.params, tick, flips.take(decision.pair))
+    return evaluate_macro(candles, decision.pair, service.params, tick)
+
+
+def explain_chart(service: BotService, signal: Signal, levels: tuple, timeframe: str) -> bytes:
+    candles = candles_until(service, signal.pair, timeframe,
+                            pd.Timestamp(signal.timestamp) - timeframe_delta(timeframe)).iloc[-CHART_CANDLES:]
+    return charts.render_signal_chart(candles, signal, levels=levels,
+                                      title_note=f"confidence {signal.confidence}")
+
+
+class MarketJobs:
+    """The feed listener and the jobs it schedules."""
+
+    def __init__(self, app: Application, service: BotService, broadcaster: Broadcaster) -> None:
+        self.app, self.service, self.broadcaster = app, service, broadcaster
+        self._funding: dict[str, list[FundingUpdate]] = {}
+        self.evaluated = 0
+
+    async def on_event(self, event: MarketEvent) -> None:
+        """Feed listener: cheap bookkeeping inline, engine work scheduled as jobs."""
+        if isinstance(event, ClosedCandle):
+            if event.timeframe in ("15m", "1h"):
+                name = f"{'micro' if event.timeframe == '15m' else 'macro'} {event.pair}"
+                self.app.job_queue.run_once(self._decision_job, 0, name=name, job_kwargs=RUN_ALWAYS,
+                                            data=Decision(event.pair, event.timeframe, event.timestamp))
+            elif event.timeframe == "1m":
+                await self._monitor(event)
+        elif isinstance(event, BookUpdate):
+            self.service.book_flips.update(event.pair, event.imbalance)
+        elif isinstance(event, FundingUpdate):
+            pending = self._funding.setdefault(event.pair, [])
+            if all(u.next_funding_time != event.next_funding_time for u in pending):
+                pending.append(event)
+        elif isinstance(event, StreamStatus) and not event.connected:
+            logger.warning("market stream: %s", event.note or f"{event.pair} disconnected")
+
+    async def _decision_job(self, context: CallbackContext) -> None:
+        decision: Decision = context.job.data
+        started = time.perf_counter()
+        result = await asyncio.to_thread(decide, self.service, decision, self.service.book_flips)
+        self.evaluated += 1
+        if isinstance(result, MacroDecision):
+            self.service.note_macro(result)
+        summary = result.reason
+        if result.signal is not None:
+            summary = await self._take(result.signal, result, decision.timeframe)
+        engine = "MICRO-SCALP" if decision.timeframe == "15m" else "MACRO"
+        self.service.record_job(f"{engine} {decision.pair}", started, summary)
+
+    async def _take(self, signal: Signal, result: ScalpDecision | MacroDecision, timeframe: str) -> str:
+        admission = self.service.admit(signal)
+        if not admission.new:
+            return f"{signal.key} already handled"
+        if self.service.paused:
+            return f"{signal.key}: paused, not broadcast"
+        levels = getattr(result, "levels", ())
+        outcomes = await self.broadcaster.broadcast(signal, lambda: explain_chart(self.service, signal, levels,
+                                                                                   timeframe))
+        return f"{signal.key}: position {'opened' if admission.opened else admission.reason}, sent to {len(outcomes)}"
+
+    async def _monitor(self, candle: ClosedCandle) -> None:
+        """Position monitor for one pair on a closed 1m candle."""
+        pending = self._funding.get(candle.pair, [])
+        due = [u for u in pending if u.next_funding_time <= candle.close_time]
+        for update in due:
+            self.service.paper.charge_funding(update.pair, update.rate, update.next_funding_time.to_pydatetime())
+            pending.remove(update)
+        if not any(p.signal.pair == candle.pair for p in self.service.paper.open_positions()):
+            return
+        for position in self.service.on_minute(candle.pair, candle.close_time):
+            await self.broadcaster.announce_close(position)
+
+
+def attach(app: Application, service: BotService, broadcaster: Broadcaster) -> MarketJobs:
+    jobs = MarketJobs(app, service, broadcaster)
+    service.feed.add_listener(jobs.on_event)
+    return jobs

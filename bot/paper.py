@@ -1,0 +1,192 @@
+"""Paper positions: signals admitted by the shared risk book, filled and resolved on 1m candles.
+
+Same rules as the backtester: the entry fills at the open of the first 1m candle that opens at or
+after the decision candle's close; TP, SL and the time stop are resolved by
+:func:`engines.execution.resolve_exits` on the 1m candles since the entry (both touched in one
+minute counts as SL); funding is charged at the pair's funding instants on the entry notional
+(positive rate: longs pay). Fees are the backtester's ``FEE_RATE`` of the notional on each side; the
+account starts with the backtester's ``CAPITAL``.
+
+State lives in the store: table ``positions`` (key = signal key) and ``risk`` key ``book``
+(the :class:`engines.risk.RiskState`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from engines.backtest.portfolio import CAPITAL as STARTING_EQUITY, FEE_RATE
+from engines.errors import InvalidInput
+from engines.execution import EXIT_REASONS, END_OF_DATA, MinuteBars, resolve_exits
+from engines.models import Signal
+from engines.params import StrategyParams
+from engines.risk import MacroView, RiskBook, RiskState, Verdict
+from storage import StateStore
+
+POSITIONS, RISK = "positions", "risk"
+Status = Literal["pending", "open", "closed"]
+
+
+class PaperPosition(BaseModel):
+    """One paper position, from admission to exit."""
+
+    signal: Signal
+    margin: float
+    notional: float
+    halved: bool = False
+    status: Status = "pending"
+    entry_price: float | None = None
+    entry_time: datetime | None = None
+    due_at: datetime
+    exit_price: float | None = None
+    exit_time: datetime | None = None
+    exit_reason: str | None = None
+    same_candle: bool = False
+    funding_paid: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return self.signal.key
+
+    @property
+    def direction(self) -> float:
+        return 1.0 if self.signal.side == "LONG" else -1.0
+
+    def pnl(self, price: float) -> float:
+        """P&L in USDT if closed at ``price``: price move on the notional, minus fees and funding."""
+        if self.entry_price is None:
+            return 0.0
+        move = self.direction * (price - self.entry_price) / self.entry_price
+        return move * self.notional - 2 * FEE_RATE * self.notional - self.funding_paid
+
+    def pnl_pct(self, price: float) -> float:
+        """P&L as % of the margin."""
+        return 100.0 * self.pnl(price) / self.margin if self.margin else 0.0
+
+    @property
+    def realized(self) -> float:
+        return self.pnl(self.exit_price) if self.exit_price is not None else 0.0
+
+
+class PaperBook:
+    """Paper positions in a :class:`~storage.StateStore`, sized and admitted by :class:`RiskBook`."""
+
+    def __init__(self, store: StateStore, params: Callable[[], StrategyParams]) -> None:
+        self._store, self._params = store, params
+        saved = store.get(RISK, "book")
+        self._risk_state = RiskState.model_validate(saved) if saved else RiskState()
+
+    def _risk(self) -> RiskBook:
+        return RiskBook(self._params(), self._risk_state)
+
+    def _save(self, position: PaperPosition) -> None:
+        self._store.put(POSITIONS, position.key, position.model_dump(mode="json"))
+
+    def _save_risk(self) -> None:
+        self._store.put(RISK, "book", self._risk_state.model_dump(mode="json"))
+
+    def positions(self) -> list[PaperPosition]:
+        return [PaperPosition.model_validate(doc) for doc in self._store.all(POSITIONS)]
+
+    def open_positions(self) -> list[PaperPosition]:
+        return [p for p in self.positions() if p.status != "closed"]
+
+    def get(self, key: str) -> PaperPosition | None:
+        doc = self._store.get(POSITIONS, key)
+        return None if doc is None else PaperPosition.model_validate(doc)
+
+    @property
+    def equity(self) -> float:
+        return STARTING_EQUITY + sum(p.realized for p in self.positions() if p.status == "closed")
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        return dict(self._risk_state.rejections)
+
+    def note_macro(self, view: MacroView) -> None:
+        self._risk().note_macro(view)
+        self._save_risk()
+
+    def admit(self, signal: Signal, now: datetime) -> Verdict:
+        """Ask the risk book; an accepted signal becomes a pending position."""
+        book = self._risk()
+        verdict = book.admit(signal, now=now, equity=self.equity)
+        self._save_risk()
+        if verdict.accepted:
+            held = book.position(signal.pair, signal.type)
+            self._save(PaperPosition(signal=signal, margin=verdict.margin, notional=verdict.notional,
+                                     halved=verdict.reason == "halved", due_at=held.due_at))
+        return verdict
+
+    def on_minute(self, pair: str, candles_1m: pd.DataFrame) -> list[PaperPosition]:
+        """Fill and resolve ``pair``'s positions on its buffered 1m candles; returns those that closed."""
+        closed = []
+        if candles_1m.empty:
+            return closed
+        bars = MinuteBars.from_frame(candles_1m)
+        for position in [p for p in self.open_positions() if p.signal.pair == pair]:
+            position = self._fill(position, bars) if position.status == "pending" else position
+            if position.status == "open" and (done := self._resolve(position, bars)) is not None:
+                closed.append(done)
+        return closed
+
+    def _fill(self, position: PaperPosition, bars: MinuteBars) -> PaperPosition:
+        start = pd.Timestamp(position.signal.timestamp).as_unit("ns").value
+        index = int(np.searchsorted(bars.times, start))
+        if index >= len(bars.times):
+            return position
+        filled = position.model_copy(update={"status": "open", "entry_price": float(bars.open[index]),
+                                             "entry_time": pd.Timestamp(int(bars.times[index]), tz="UTC")})
+        self._save(filled)
+        return filled
+
+    def _resolve(self, position: PaperPosition, bars: MinuteBars) -> PaperPosition | None:
+        entry_ns = pd.Timestamp(position.entry_time).as_unit("ns").value
+        start = int(np.searchsorted(bars.times, entry_ns))
+        if start >= len(bars.times):
+            return None
+        hold = (pd.Timestamp(position.due_at).as_unit("ns").value - int(bars.times[start])) // 60_000_000_000
+        exits = resolve_exits(bars, np.array([start]), np.array([position.direction > 0]),
+                              np.array([position.signal.tp]), np.array([position.signal.sl]), np.array([max(hold, 0)]))
+        if int(exits.reason[0]) == END_OF_DATA:
+            return None
+        return self._finish(position, float(exits.exit_price[0]), pd.Timestamp(int(exits.exit_time[0]), tz="UTC"),
+                            EXIT_REASONS[int(exits.reason[0])], bool(exits.same_candle[0]))
+
+    def _finish(self, position: PaperPosition, price: float, when: datetime, reason: str,
+                same_candle: bool = False) -> PaperPosition:
+        done = position.model_copy(update={"status": "closed", "exit_price": price, "exit_time": when,
+                                           "exit_reason": reason, "same_candle": same_candle})
+        self._risk().close(position.signal.pair, position.signal.type, now=when)
+        self._save_risk()
+        self._save(done)
+        return done
+
+    def charge_funding(self, pair: str, rate: float, at: datetime) -> list[PaperPosition]:
+        """Charge ``rate`` at instant ``at`` to ``pair``'s positions open across it."""
+        charged = []
+        for position in self.open_positions():
+            if position.signal.pair != pair or position.entry_time is None or position.entry_time >= at:
+                continue
+            paid = position.funding_paid + position.direction * rate * position.notional
+            position = position.model_copy(update={"funding_paid": paid})
+            self._save(position)
+            charged.append(position)
+        return charged
+
+    def close(self, pair: str, price: float, now: datetime) -> PaperPosition:
+        """Close ``pair``'s open position (the scalp if there are two) at ``price``, reason ``manual``."""
+        held = sorted((p for p in self.open_positions() if p.signal.pair == pair),
+                      key=lambda p: p.signal.type != "SCALP")
+        if not held:
+            raise InvalidInput(f"no open paper position on {pair}")
+        position = held[0]
+        if position.status == "pending":
+            position = position.model_copy(update={"entry_price": price, "entry_time": now, "status": "open"})
+        return self._finish(position, price, now, "manual")

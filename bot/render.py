@@ -1,0 +1,223 @@
+"""Text for chat messages (Telegram HTML): short lines that read on a phone.
+
+Prices keep the tick's decimals; money is shown in USDT with two decimals; percentages with two.
+Every function returns a string of at most 4096 characters (captions: 1024).
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+import pandas as pd
+
+from bot.commands import CATALOG, Command
+from bot.params_book import ParamChange, ParamsVersion
+from bot.paper import PaperPosition
+from bot.signal_journal import JournalEntry
+from bot.subscriptions import Subscription
+from bot.views import LevelsView, PositionView, Scorecard, ScoreRow, SignalView, StatusView, TunePreview
+from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
+from engines.params import PARAM_SPECS, StrategyParams, describe_range
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+MARK = {True: "✅", False: "▫️"}
+
+
+def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 2] + " …"
+
+
+def when(value: object) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M UTC") if value is not None else "—"
+
+
+def code_block(data: object) -> str:
+    return f"<pre>{escape(json.dumps(data, indent=2) if not isinstance(data, str) else data)}</pre>"
+
+
+def welcome() -> str:
+    return ("<b>SignalTracker</b> watches USDT perpetuals with two engines:\n"
+            "• <b>MICRO-SCALP</b> — 15m support/resistance taps with exhaustion checks\n"
+            "• <b>MACRO</b> — 1h trend pullbacks\n"
+            "New signals open paper positions under shared risk rules and are posted to subscribed chats.\n\n"
+            + help_text())
+
+
+def help_text(is_admin: bool = True) -> str:
+    lines = ["<b>Commands</b>"]
+    for command in CATALOG:
+        if command.admin and not is_admin:
+            continue
+        lines.append(f"/{command.name} {escape(command.usage)} — {escape(command.summary)}\n"
+                     f"   e.g. <code>{escape(command.example)}</code>")
+    return "\n".join(lines)
+
+
+def usage_error(problem: str, command: Command) -> str:
+    return f"⚠️ {escape(problem)}\n{escape(command.usage_line)}"
+
+
+def unknown_command(name: str) -> str:
+    return f"⚠️ Unknown command /{escape(name)}. Try /help — e.g. <code>/levels SOLUSDT</code>"
+
+
+def refused(name: str) -> str:
+    return f"⛔ /{escape(name)} is for admins only. Nothing was changed."
+
+
+def failure(message: str) -> str:
+    return f"⚠️ {escape(message)}"
+
+
+def levels_caption(view: LevelsView) -> str:
+    return clip(f"<b>{view.pair} {view.timeframe}</b> · close {view.close:g} · {when(view.time)}\n"
+                f"{len([lv for lv in view.levels if lv.kind == 'support'])} support, "
+                f"{len([lv for lv in view.levels if lv.kind == 'resistance'])} resistance", CAPTION_LIMIT)
+
+
+def levels_json(view: LevelsView) -> str:
+    return clip(code_block(view.as_json()))
+
+
+def _checks(checks: ExhaustionChecks, need: int) -> str:
+    marks = " ".join(f"{MARK[checks.as_dict()[name]]}{name}" for name in CHECK_NAMES)
+    return f"{marks} ({checks.passed}/4, need {need})"
+
+
+def signal_view(view: SignalView) -> str:
+    scalp, macro = view.scalp, view.macro
+    lines = [f"<b>{view.pair}</b> at {when(scalp.time)} · close {scalp.close:g}",
+             "", "<b>MICRO-SCALP (15m)</b>",
+             f"LONG  {_checks(scalp.long_checks, view.min_checks)}",
+             f"SHORT {_checks(scalp.short_checks, view.min_checks)}",
+             f"→ {escape(scalp.reason)}", "", "<b>MACRO (1h)</b>",
+             f"trend {'slope %+g/h' % macro.trend.slope if macro.trend else 'n/a'} · confidence {macro.confidence}",
+             f"→ {escape(macro.reason)}"]
+    for decision in (scalp, macro):
+        if decision.signal is not None:
+            lines += ["", code_block(decision.signal.to_pretty_json())]
+    return clip("\n".join(lines))
+
+
+def signal_caption(signal: Signal) -> str:
+    arrow = "🟢 LONG" if signal.side == "LONG" else "🔴 SHORT"
+    engine = "MICRO-SCALP" if signal.type == "SCALP" else "MACRO"
+    checks = ", ".join(name for name, ok in signal.exhaustion_checks.as_dict().items() if ok) or "none"
+    return clip(f"<b>{signal.pair} {arrow}</b> · {engine} · confidence {signal.confidence}\n"
+                f"entry {signal.entry:g} · TP {signal.tp:g} · SL {signal.sl:g}\n"
+                f"checks: {checks}\n{when(signal.timestamp)}", CAPTION_LIMIT)
+
+
+def signal_json(signal: Signal) -> str:
+    return clip(code_block(signal.to_pretty_json()))
+
+
+def recent_signals(entries: list[JournalEntry]) -> str:
+    if not entries:
+        return "No signals yet. They appear here as the engines find them."
+    lines = [f"<b>Last {len(entries)} signals</b>"]
+    for entry in entries:
+        s = entry.signal
+        result = (f"{entry.outcome} {entry.pnl_pct:+.2f}%" if entry.outcome else
+                  "open" if entry.opened else f"not traded ({escape(entry.note)})")
+        lines.append(f"{when(s.timestamp)} {s.type} {s.pair} {s.side} @{s.entry:g} "
+                     f"TP {s.tp:g} SL {s.sl:g} c{s.confidence} → {result}")
+    return clip("\n".join(lines))
+
+
+def positions(views: list[PositionView], equity: float) -> str:
+    if not views:
+        return f"No open paper positions. Equity {equity:,.2f} USDT."
+    lines = [f"<b>{len(views)} open paper position(s)</b> · equity {equity:,.2f} USDT"]
+    for view in views:
+        lines.append(position_line(view))
+    return clip("\n\n".join(lines))
+
+
+def position_line(view: PositionView) -> str:
+    p, s = view.position, view.position.signal
+    entry = f"{p.entry_price:g}" if p.entry_price is not None else "pending (next 1m open)"
+    price = f"{view.last_price:g}" if view.last_price is not None else "—"
+    return (f"<b>{s.pair} {s.side}</b> {s.type}{' (half size)' if p.halved else ''}\n"
+            f"entry {entry} · TP {s.tp:g} · SL {s.sl:g} · now {price}\n"
+            f"P&amp;L {view.unrealized:+,.2f} USDT ({view.unrealized_pct:+.2f}% of margin) · "
+            f"funding {p.funding_paid:+.2f} · {view.minutes_left:.0f} min left")
+
+
+def position_closed(position: PaperPosition) -> str:
+    s = position.signal
+    reason = {"tp": "🎯 take-profit", "sl": "🛑 stop-loss", "time_stop": "⏱ time stop",
+              "manual": "✋ closed by admin"}.get(position.exit_reason or "", position.exit_reason or "")
+    note = " (TP and SL in the same minute: counted as SL)" if position.same_candle else ""
+    return (f"<b>{s.pair} {s.side} closed</b> — {reason}{note}\n"
+            f"entry {position.entry_price:g} → exit {position.exit_price:g} at {when(position.exit_time)}\n"
+            f"P&amp;L {position.realized:+,.2f} USDT ({position.pnl_pct(position.exit_price):+.2f}% of margin, "
+            f"funding {position.funding_paid:+.2f})")
+
+
+def params_table(version: ParamsVersion) -> str:
+    lines = [f"<b>Parameters v{version.version}</b> (by {escape(version.changed_by)}, {when(version.changed_at)})"]
+    values = version.params.model_dump()
+    for key, spec in PARAM_SPECS.items():
+        lines.append(f"<code>{key}</code> = {values[key]} <i>({escape(describe_range(key))})</i>")
+    return clip("\n".join(lines))
+
+
+def changes(found: tuple[ParamChange, ...]) -> str:
+    return "\n".join(f"<code>{c.key}</code>: {c.old} → <b>{c.new}</b>" for c in found)
+
+
+def tune_preview(preview: TunePreview) -> str:
+    return f"Change parameters (v{preview.version} → new version)?\n{changes(preview.changes)}"
+
+
+def tune_applied(version: ParamsVersion, found: tuple[ParamChange, ...]) -> str:
+    return f"✅ Parameters v{version.version} in force (by {escape(version.changed_by)}).\n{changes(found)}"
+
+
+def rolled_back(version: ParamsVersion, found: tuple[ParamChange, ...]) -> str:
+    return f"↩️ Back to parameters v{version.version}.\n{changes(found)}"
+
+
+def tune_pick_value(key: str, params: StrategyParams) -> str:
+    return (f"<code>{key}</code> is {getattr(params, key)} ({escape(describe_range(key))}).\n"
+            f"Pick a value, or type <code>/tune {key} VALUE</code>.")
+
+
+def subscribed(sub: Subscription, is_new: bool) -> str:
+    pairs = ", ".join(sub.pairs) or "all pairs"
+    engine = sub.engine or "both engines"
+    verb = "Subscribed" if is_new else "Subscription updated"
+    return f"🔔 {verb}: {pairs}, {engine}, confidence ≥ {sub.min_confidence}. /unsubscribe to stop."
+
+
+def status(view: StatusView) -> str:
+    lines = [f"<b>Status</b> · {escape(view.source)} · market time {when(view.now)} · v{escape(view.version)}",
+             f"{'⏸ paused' if view.paused else '▶️ running'} · params v{view.params_version} · "
+             f"{view.open_positions} open position(s) · equity {view.equity:,.2f} USDT", "", "<b>Data</b>"]
+    for row in view.pairs:
+        lag = f"{row.lag_minutes:.0f} min ago" if row.lag_minutes is not None else "no data"
+        state = "🟢" if row.connected and (row.lag_minutes or 0) < 5 else "🟠"
+        lines.append(f"{state} {row.pair}: last 1m close {when(row.last_closed)} ({lag}) {escape(row.note)}")
+    lines += ["", "<b>Jobs</b>"] + [f"{job.name}: {when(job.market_time)} in {job.seconds * 1000:.0f} ms — "
+                                    f"{escape(job.summary)}" for job in view.jobs] or ["no job has run yet"]
+    return clip("\n".join(lines))
+
+
+def _score_line(row: ScoreRow) -> str:
+    win = f"{100 * row.tp / row.closed:.0f}%" if row.closed else "—"
+    return (f"{row.engine} {row.pair}: {row.sent} sent · TP {row.tp} · SL {row.sl} · timeout {row.timeout}"
+            f"{f' · other {row.other}' if row.other else ''} · open {row.open} · TP rate {win} · "
+            f"Σ {row.pnl_pct:+.2f}%")
+
+
+def scorecard(card: Scorecard) -> str:
+    if not card.rows:
+        return "No signals sent yet, so no scorecard."
+    lines = ["<b>Scorecard</b> (P&amp;L as % of margin)"] + [_score_line(row) for row in card.rows]
+    lines += ["", f"<b>{_score_line(card.total)}</b>"]
+    if card.rejections:
+        lines.append("skipped by risk rules: " + ", ".join(f"{k} {v}" for k, v in card.rejections.items()))
+    return clip("\n".join(lines))

@@ -1,0 +1,241 @@
+"""The bot's service layer: typed answers for every command, and the live decision path.
+
+Nothing here knows Telegram. Handlers parse arguments, call one method, and format the result;
+the jobs call :meth:`BotService.decide_micro` / :meth:`decide_macro` / :meth:`admit` on each
+closed candle. Methods that run the engines or draw charts are synchronous and CPU-bound: the
+bot calls them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version as package_version
+from typing import Any
+
+import pandas as pd
+
+from bot.live import BookFlips, last_close_time, last_price, macro_now, scalp_now
+from bot.paper import PaperBook, PaperPosition
+from bot.params_book import ParamsBook, ParamsVersion, ParamChange, diff
+from bot.signal_journal import JournalEntry, SignalJournal
+from bot.subscriptions import Subscription, SubscriptionBook
+from bot.views import (Admission, JobRun, LevelsView, PairFreshness, PositionView, Scorecard, ScoreRow,
+                       SignalView, StatusView, TunePreview)
+import charts
+from engines.errors import DataUnavailable, InvalidInput
+from engines.levels import find_levels
+from engines.macro import MacroDecision
+from engines.models import Signal
+from engines.params import StrategyParams
+from engines.risk import MacroView, side_of_slope
+from market.feed import MarketFeed
+from storage import StateStore
+
+CHART_EXTRA_CANDLES = 24
+OUTCOME_COLUMNS = {"tp": "tp", "sl": "sl", "time_stop": "timeout"}
+
+
+def app_version() -> str:
+    try:
+        return package_version("signaltracker")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class BotService:
+    """Everything the bot knows and does, as plain method calls returning typed views."""
+
+    def __init__(self, feed: MarketFeed, store: StateStore, *, source: str,
+                 clock: Callable[[], datetime] = wall_clock) -> None:
+        self.feed, self.store, self.source, self.clock = feed, store, source, clock
+        self.params_book = ParamsBook(store)
+        self.subscriptions = SubscriptionBook(store)
+        self.journal = SignalJournal(store)
+        self.paper = PaperBook(store, lambda: self.params_book.params)
+        self.book_flips = BookFlips()
+        self.job_runs: dict[str, JobRun] = {}
+
+    # ---- shared ------------------------------------------------------------------------------
+    @property
+    def params(self) -> StrategyParams:
+        return self.params_book.params
+
+    def pairs(self) -> list[str]:
+        return list(self.feed.pairs())
+
+    def require_pair(self, pair: str) -> str:
+        if pair not in self.feed.pairs():
+            raise DataUnavailable(f"{pair} is not tracked; tracked pairs: {', '.join(self.feed.pairs())}")
+        return pair
+
+    @property
+    def paused(self) -> bool:
+        return bool((self.store.get("settings", "paused") or {}).get("value", False))
+
+    def set_paused(self, paused: bool, *, who: str) -> bool:
+        """Pause or resume; ``False`` if it already was in that state."""
+        if paused == self.paused:
+            return False
+        self.store.put("settings", "paused", {"value": paused, "by": who, "at": self.clock().isoformat()})
+        return True
+
+    def record_job(self, name: str, started: float, summary: str) -> None:
+        self.job_runs[name] = JobRun(name, self.feed.now(), time.perf_counter() - started, summary)
+
+    # ---- market views ------------------------------------------------------------------------
+    def levels(self, pair: str, timeframe: str) -> LevelsView:
+        self.require_pair(pair)
+        params = self.params
+        candles = self.feed.candles(pair, timeframe)
+        if len(candles) < params.sr_lookback + 1:
+            raise DataUnavailable(f"{pair} has {len(candles)} closed {timeframe} candles, "
+                                  f"levels need {params.sr_lookback + 1}")
+        window = candles.iloc[-params.sr_lookback:]
+        close = float(candles["close"].iloc[-1])
+        levels = tuple(find_levels(window, params, close))
+        macro = macro_now(self.feed, pair, params)
+        shown = candles.iloc[-(params.sr_lookback + CHART_EXTRA_CANDLES):]
+        chart = charts.render_levels_chart(shown, pair=pair, timeframe=timeframe, levels=levels, trend=macro.trend,
+                                    trend_origin=macro.time if macro.trend else None, swings=macro.swings)
+        time_closed = last_close_time(self.feed, pair, timeframe)
+        return LevelsView(pair, timeframe, time_closed, close, levels, macro.trend, chart)
+
+    def signal_now(self, pair: str) -> SignalView:
+        self.require_pair(pair)
+        params = self.params
+        return SignalView(pair, scalp_now(self.feed, pair, params, self.book_flips.peek(pair)),
+                          macro_now(self.feed, pair, params), params.min_checks)
+
+    def recent_signals(self, count: int) -> list[JournalEntry]:
+        return self.journal.recent(count)
+
+    # ---- live decisions ----------------------------------------------------------------------
+    def note_macro(self, decision: MacroDecision) -> None:
+        """Feed a MACRO decision to the risk book's bias rule."""
+        if decision.trend is not None:
+            self.paper.note_macro(MacroView(pair=decision.pair, side=side_of_slope(decision.trend.slope),
+                                            confidence=decision.confidence, time=decision.time.to_pydatetime()))
+
+    def admit(self, signal: Signal) -> Admission:
+        """Record a new signal and, unless paused, ask the risk book to open a paper position."""
+        decided_at = signal.timestamp
+        if self.journal.get(signal.key) is not None:
+            return Admission(False, False, "already recorded", decided_at)
+        if self.paused:
+            self.journal.record(signal, decided_at=decided_at, opened=False, note="paused")
+            return Admission(True, False, "paused", decided_at)
+        verdict = self.paper.admit(signal, decided_at)
+        self.journal.record(signal, decided_at=decided_at, opened=verdict.accepted, note=verdict.reason)
+        return Admission(True, verdict.accepted, verdict.reason, decided_at)
+
+    def on_minute(self, pair: str, until: pd.Timestamp) -> list[PaperPosition]:
+        """Resolve ``pair``'s positions on its 1m candles closed by ``until``; closed ones are journaled."""
+        candles = self.feed.candles(pair, "1m")
+        closed = self.paper.on_minute(pair, candles[candles["timestamp"] + pd.Timedelta(minutes=1) <= until])
+        for position in closed:
+            self.journal.set_outcome(position.key, position.exit_reason or "", position.pnl_pct(position.exit_price))
+        return closed
+
+    # ---- positions ---------------------------------------------------------------------------
+    def positions(self) -> list[PositionView]:
+        now = pd.Timestamp(self.feed.now())
+        views = []
+        for position in self.paper.open_positions():
+            price = last_price(self.feed, position.signal.pair)
+            pnl = position.pnl(price) if price is not None else 0.0
+            left = (pd.Timestamp(position.due_at) - now).total_seconds() / 60
+            views.append(PositionView(position, price, pnl, position.pnl_pct(price) if price else 0.0, max(left, 0)))
+        return views
+
+    def position_chart(self, key: str) -> bytes:
+        position = self.paper.get(key)
+        if position is None:
+            raise DataUnavailable("that position no longer exists")
+        signal = position.signal
+        candles = self.feed.candles(signal.pair, "1m")
+        opened = pd.Timestamp(position.entry_time or signal.timestamp)
+        shown = candles[candles["timestamp"] >= opened - pd.Timedelta(minutes=60)]
+        price = position.exit_price or last_price(self.feed, signal.pair) or signal.entry
+        return charts.render_position_chart(shown, pair=signal.pair, side=signal.side,
+                                     entry=position.entry_price or signal.entry, tp=signal.tp, sl=signal.sl,
+                                     opened_at=opened, last_price=price)
+
+    def close_position(self, pair: str) -> PaperPosition:
+        self.require_pair(pair)
+        price = last_price(self.feed, pair)
+        if price is None:
+            raise DataUnavailable(f"no price for {pair} yet")
+        closed = self.paper.close(pair, price, pd.Timestamp(self.feed.now()).to_pydatetime())
+        self.journal.set_outcome(closed.key, "manual", closed.pnl_pct(price))
+        return closed
+
+    # ---- parameters --------------------------------------------------------------------------
+    def tune_preview(self, changes: dict[str, Any]) -> TunePreview:
+        current = self.params_book.current()
+        new = current.params.with_changes(**changes)
+        found = diff(current.params, new)
+        if not found:
+            raise InvalidInput("nothing to change: the parameters already have these values")
+        return TunePreview(found, new, current.version)
+
+    def tune_apply(self, changes: dict[str, Any], *, who: str) -> ParamsVersion:
+        return self.params_book.apply(self.params.with_changes(**changes), who=who, when=self.clock())
+
+    def rollback(self, *, who: str) -> tuple[ParamsVersion, tuple[ParamChange, ...]]:
+        return self.params_book.rollback(who=who, when=self.clock())
+
+    # ---- subscriptions -----------------------------------------------------------------------
+    def subscribe(self, subscription: Subscription) -> bool:
+        for pair in subscription.pairs:
+            self.require_pair(pair)
+        return self.subscriptions.subscribe(subscription)
+
+    def unsubscribe(self, chat_id: int) -> bool:
+        return self.subscriptions.unsubscribe(chat_id)
+
+    # ---- status and scorecard ----------------------------------------------------------------
+    def status(self) -> StatusView:
+        now = pd.Timestamp(self.feed.now())
+        streams = {s.pair: s for s in self.feed.status()}
+        rows = []
+        for pair in self.feed.pairs():
+            closed = last_close_time(self.feed, pair, "1m")
+            lag = (now - closed).total_seconds() / 60 if closed is not None else None
+            stream = streams.get(pair)
+            rows.append(PairFreshness(pair, closed, lag, stream.connected if stream else False,
+                                      stream.note if stream else ""))
+        return StatusView(now, self.source, tuple(rows), tuple(self.job_runs.values()),
+                          len(self.paper.open_positions()), self.paper.equity, self.params_book.current().version,
+                          self.paused, app_version())
+
+    def scorecard(self) -> Scorecard:
+        rows: dict[tuple[str, str], dict[str, float]] = {}
+        for entry in self.journal.entries():
+            row = rows.setdefault((entry.signal.type, entry.signal.pair), {})
+            _count(row, entry)
+        built = tuple(ScoreRow(engine, pair, **{k: (v if k == "pnl_pct" else int(v)) for k, v in row.items()})
+                      for (engine, pair), row in sorted(rows.items()))
+        total: dict[str, float] = {}
+        for row in built:
+            for name in ("sent", "tp", "sl", "timeout", "other", "open"):
+                total[name] = total.get(name, 0) + getattr(row, name)
+            total["pnl_pct"] = total.get("pnl_pct", 0.0) + row.pnl_pct
+        return Scorecard(built, ScoreRow("all", "all", **{k: (v if k == "pnl_pct" else int(v))
+                                                          for k, v in total.items()}), self.paper.rejections)
+
+
+def _count(row: dict[str, float], entry: JournalEntry) -> None:
+    row["sent"] = row.get("sent", 0) + 1
+    if entry.outcome is None:
+        if entry.opened:
+            row["open"] = row.get("open", 0) + 1
+        return
+    column = OUTCOME_COLUMNS.get(entry.outcome, "other")
+    row[column] = row.get(column, 0) + 1
+    row["pnl_pct"] = row.get("pnl_pct", 0.0) + (entry.pnl_pct or 0.0)
