@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from engines.backtest.history import PairHistory
-from engines.candles import timeframe_delta
+from engines.candles import CandleArrays, timeframe_delta
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.risk import MacroView, side_of_slope
@@ -46,7 +46,7 @@ def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestam
     last = int(close_times.searchsorted(end, side="right"))
     if last <= first:
         return []
-    arrays = scan_arrays(h1.iloc[:last], params, first)
+    arrays = scan_arrays(CandleArrays.of(h1.iloc[:last]), params, max(0, first - 1))
     views = []
     for t in range(first, last):
         ready = t >= params.trend_lookback - 1 and np.isfinite(arrays.confidence[t])

@@ -91,3 +91,33 @@ def render_text(r: "BacktestReport") -> str:
             f"assumed (00/08/16 UTC +0.01 %, longs pay): {', '.join(d['assumed_funding_pairs']) or 'none'}"]
     sections = [head, _summary(r), _targets(r), _conflict(r), _tables(r)]
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
+
+
+def _stats_line(s) -> str:
+    return (f"{s.trades:>4} trades  win {s.win_rate:5.1f} %  PF {_pf(s.profit_factor):>5}  P&L {_money(s.net_pnl):>10}"
+            f"  DD {s.max_drawdown_pct:5.2f} %")
+
+
+def render_sweep(r) -> str:
+    """Plain text of a :class:`engines.backtest.sweep.SweepReport`."""
+    lines = [f"Sweep of {len(r.combos)} combinations; in-sample before {r.split_time} ({r.split:.0%}), "
+             f"out-of-sample after", f"Objective: {r.objective}", ""]
+    if r.best is None:
+        lines.append("No combination reached the minimum in-sample trade count; nothing chosen.")
+    else:
+        lines += [f"Chosen on in-sample: {r.best.changes}",
+                  f"  in-sample      {_stats_line(r.best.in_sample)}",
+                  f"  out-of-sample  {_stats_line(r.best.out_of_sample)}"]
+    lines += ["Base parameters", f"  in-sample      {_stats_line(r.base.in_sample)}",
+              f"  out-of-sample  {_stats_line(r.base.out_of_sample)}", "", "All combinations (in-sample | out-of-sample)"]
+    for c in r.combos:
+        lines.append(f"  {c.changes}\n    IS  {_stats_line(c.in_sample)}\n    OOS {_stats_line(c.out_of_sample)}")
+    if r.walk_forward:
+        lines += ["", "Walk-forward"]
+        for f in r.walk_forward:
+            chosen = "nothing chosen" if f.best_test is None else f"{f.best} -> {_stats_line(f.best_test)}"
+            lines += [f"  test {f.test[0]} .. {f.test[1]}: {chosen}", f"    base -> {_stats_line(f.base_test)}"]
+        p = r.walk_forward_out_of_sample
+        lines.append(f"  pooled out-of-sample: chosen {p['chosen_trades']} trades {_money(p['chosen_net_pnl'])}; "
+                     f"base {p['base_trades']} trades {_money(p['base_net_pnl'])}")
+    return "\n".join(lines) + "\n"

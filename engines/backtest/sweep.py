@@ -1,0 +1,245 @@
+"""Parameter sweeps that do not fool us: choose on in-sample time, report on out-of-sample time.
+
+The window is split in time (default 70 % in-sample, then 30 % out-of-sample). Every grid
+combination is simulated on each part separately (fresh $200k each), the best combination is
+chosen on in-sample only, and its out-of-sample result is shown next to the base parameters'.
+
+Objective: the highest in-sample profit factor among combinations with at least ``min_trades``
+in-sample trades (no losing trade counts as infinitely high); ties go to the higher net P&L.
+
+Walk-forward (``folds > 0``): the window is cut into a training span followed by ``folds`` test
+spans of equal length L, with training length T = L x split / (1 - split) and T + folds x L =
+window; fold i trains on [start + iL, start + iL + T) and tests on the next L.
+
+Signals are cached per engine: MICRO signals depend on the non-MACRO parameters, MACRO signals
+and decisions only on ``trend_lookback`` and the ``macro_*`` parameters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel
+
+from engines.backtest.history import History
+from engines.backtest.portfolio import Costs
+from engines.backtest.run import Prepared, prepare, quick_run
+from engines.backtest.signals import macro_views, pair_signals
+from engines.backtest.stats import drawdown, profit_factor, win_rate
+from engines.errors import InvalidInput
+from engines.models import Signal
+from engines.params import DEFAULT_PARAMS, StrategyParams
+from engines.risk import MacroView
+
+Executor = Literal["local", "ray"]
+DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
+    "tolerance": (0.2, 0.25, 0.3),
+    "volume_multiplier": (0.3, 0.4, 0.5),
+    "sr_lookback": (100, 125, 150),
+    "trend_lookback": (150, 200, 250),
+}
+OBJECTIVE = "highest in-sample profit factor with >= {min_trades} in-sample trades; ties: higher net P&L"
+
+
+def macro_keys() -> tuple[str, ...]:
+    return ("trend_lookback", *(k for k in StrategyParams.model_fields if k.startswith("macro_")))
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    history: History
+    start: pd.Timestamp
+    end: pd.Timestamp
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=lambda: dict(DEFAULT_GRID))
+    base: StrategyParams = DEFAULT_PARAMS
+    split: float = 0.7
+    folds: int = 0
+    min_trades: int = 10
+    costs: Costs = field(default_factory=Costs)
+    executor: Executor = "local"
+
+    def __post_init__(self) -> None:
+        self.history.check_window(self.start, self.end)
+        if not 0.1 <= self.split <= 0.9:
+            raise InvalidInput(f"--split: a fraction from 0.1 to 0.9, got {self.split}")
+        if self.folds < 0 or self.folds > 20:
+            raise InvalidInput(f"--walk-forward: a whole number of folds from 1 to 20, got {self.folds}")
+        if self.executor not in ("local", "ray"):
+            raise InvalidInput(f"--executor: local or ray, got {self.executor!r}")
+        for key, values in self.grid.items():
+            if not values:
+                raise InvalidInput(f"--grid {key}: needs at least one value")
+            for value in values:
+                self.base.with_changes(**{key: value})
+
+    def combinations(self) -> list[dict[str, Any]]:
+        keys = list(self.grid)
+        return [dict(zip(keys, values)) for values in itertools.product(*(self.grid[k] for k in keys))]
+
+    def split_time(self) -> pd.Timestamp:
+        return (self.start + (self.end - self.start) * self.split).floor("15min")
+
+    def fold_windows(self) -> list[tuple[tuple[pd.Timestamp, pd.Timestamp], tuple[pd.Timestamp, pd.Timestamp]]]:
+        if not self.folds:
+            return []
+        total = self.end - self.start
+        test = total / (self.folds + self.split / (1 - self.split))
+        train = total - self.folds * test
+        out = []
+        for i in range(self.folds):
+            begin, cut = (self.start + i * test).floor("min"), (self.start + train + i * test).floor("min")
+            finish = self.end if i == self.folds - 1 else (self.start + train + (i + 1) * test).floor("min")
+            out.append(((begin, cut), (cut, finish)))
+        return out
+
+
+class WindowStats(BaseModel):
+    start: str
+    end: str
+    trades: int
+    win_rate: float
+    profit_factor: float | None
+    net_pnl: float
+    avg_daily_pnl: float
+    max_drawdown_pct: float
+
+
+class ComboResult(BaseModel):
+    changes: dict[str, Any]
+    in_sample: WindowStats
+    out_of_sample: WindowStats
+    folds: list[tuple[WindowStats, WindowStats]] = []
+
+
+class FoldResult(BaseModel):
+    train: tuple[str, str]
+    test: tuple[str, str]
+    best: dict[str, Any] | None
+    best_test: WindowStats | None
+    base_test: WindowStats
+
+
+class SweepReport(BaseModel):
+    objective: str
+    split: float
+    split_time: str
+    grid: dict[str, list[Any]]
+    combos: list[ComboResult]
+    best: ComboResult | None
+    base: ComboResult
+    walk_forward: list[FoldResult]
+    walk_forward_out_of_sample: dict[str, Any] | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_text(self) -> str:
+        from engines.backtest.text import render_sweep
+
+        return render_sweep(self)
+
+
+class SignalCache:
+    """MICRO and MACRO signals (and MACRO decisions) of a window, per engine-relevant parameters."""
+
+    def __init__(self, history: History, start: pd.Timestamp, end: pd.Timestamp) -> None:
+        self.history, self.start, self.end = history, start, end
+        self._micro: dict[tuple, dict[str, list[Signal]]] = {}
+        self._macro: dict[tuple, tuple[dict[str, list[Signal]], list[MacroView]]] = {}
+
+    def get(self, params: StrategyParams) -> tuple[dict[str, list[Signal]], list[MacroView]]:
+        dump = params.model_dump()
+        keys = macro_keys()
+        micro_key = tuple((k, v) for k, v in dump.items() if k not in keys)
+        macro_key = tuple((k, dump[k]) for k in keys)
+        if micro_key not in self._micro:
+            self._micro[micro_key] = {p.pair: pair_signals(p, params, self.start, self.end, "micro")
+                                      for p in self.history.pairs}
+        if macro_key not in self._macro:
+            self._macro[macro_key] = (
+                {p.pair: pair_signals(p, params, self.start, self.end, "macro") for p in self.history.pairs},
+                [v for p in self.history.pairs for v in macro_views(p, params, self.start, self.end)])
+        micro, (macro, views) = self._micro[micro_key], self._macro[macro_key]
+        merged = {pair: sorted(micro[pair] + macro[pair], key=lambda s: (s.timestamp, s.type)) for pair in micro}
+        return merged, views
+
+
+def window_stats(prepared: Prepared, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
+                 costs: Costs) -> WindowStats:
+    trades = quick_run(prepared, params, start, end, costs).trades
+    pnls = [t.pnl for t in trades]
+    days = (end - start) / pd.Timedelta(days=1)
+    return WindowStats(start=start.isoformat(), end=end.isoformat(), trades=len(trades), win_rate=win_rate(pnls),
+                       profit_factor=profit_factor(pnls), net_pnl=sum(pnls), avg_daily_pnl=sum(pnls) / days,
+                       max_drawdown_pct=drawdown(pnls, costs.capital)[1])
+
+
+def evaluate_combo(request: SweepRequest, changes: dict[str, Any], cache: SignalCache) -> ComboResult:
+    params = request.base.with_changes(**changes)
+    signals, views = cache.get(params)
+    prepared = prepare(request.history, params, request.start, request.end, signals=signals, views=views)
+    cut = request.split_time()
+    folds = [(window_stats(prepared, params, *train, request.costs), window_stats(prepared, params, *test, request.costs))
+             for train, test in request.fold_windows()]
+    return ComboResult(changes=changes, in_sample=window_stats(prepared, params, request.start, cut, request.costs),
+                       out_of_sample=window_stats(prepared, params, cut, request.end, request.costs), folds=folds)
+
+
+def score(stats: WindowStats, min_trades: int) -> tuple[float, float] | None:
+    if stats.trades < min_trades:
+        return None
+    return (math.inf if stats.profit_factor is None else stats.profit_factor), stats.net_pnl
+
+
+def choose(results: list[ComboResult], pick: Callable[[ComboResult], WindowStats], min_trades: int) -> ComboResult | None:
+    scored = [(score(pick(r), min_trades), i) for i, r in enumerate(results)]
+    eligible = [(s, i) for s, i in scored if s is not None]
+    return results[max(eligible)[1]] if eligible else None
+
+
+def run_sweep(request: SweepRequest, progress: Callable[[str], None] | None = None) -> SweepReport:
+    combos = request.combinations()
+    if request.executor == "ray":
+        from engines.backtest.ray_executor import evaluate_all
+
+        results = evaluate_all(request, combos)
+    else:
+        cache = SignalCache(request.history, request.start, request.end)
+        results = []
+        for n, changes in enumerate(combos, 1):
+            results.append(evaluate_combo(request, changes, cache))
+            if progress:
+                progress(f"combination {n}/{len(combos)}: {changes}")
+    base = evaluate_combo(request, {}, SignalCache(request.history, request.start, request.end))
+    folds = walk_forward(request, results, base)
+    return SweepReport(
+        objective=OBJECTIVE.format(min_trades=request.min_trades), split=request.split,
+        split_time=request.split_time().isoformat(), grid={k: list(v) for k, v in request.grid.items()},
+        combos=results, best=choose(results, lambda r: r.in_sample, request.min_trades), base=base,
+        walk_forward=folds, walk_forward_out_of_sample=pooled(folds))
+
+
+def walk_forward(request: SweepRequest, results: list[ComboResult], base: ComboResult) -> list[FoldResult]:
+    out = []
+    for i, (train, test) in enumerate(request.fold_windows()):
+        best = choose(results, lambda r: r.folds[i][0], request.min_trades)
+        out.append(FoldResult(train=(train[0].isoformat(), train[1].isoformat()),
+                              test=(test[0].isoformat(), test[1].isoformat()),
+                              best=best.changes if best else None, best_test=best.folds[i][1] if best else None,
+                              base_test=base.folds[i][1]))
+    return out
+
+
+def pooled(folds: list[FoldResult]) -> dict[str, Any] | None:
+    """Walk-forward out-of-sample totals: chosen combinations vs base parameters."""
+    if not folds:
+        return None
+    chosen = [f.best_test for f in folds if f.best_test is not None]
+    return {"chosen_trades": sum(s.trades for s in chosen), "chosen_net_pnl": sum(s.net_pnl for s in chosen),
+            "base_trades": sum(f.base_test.trades for f in folds), "base_net_pnl": sum(f.base_test.net_pnl for f in folds),
+            "folds_without_choice": len(folds) - len(chosen)}
