@@ -121,12 +121,15 @@ def write_outputs(report: BacktestReport, out: Path) -> list[Path]:
 
 
 def equity_png(report: BacktestReport) -> bytes | None:
+    """The equity chart, or None while the chart module is not installed."""
     try:
-        from charts.equity import render_equity_chart
+        from charts import render_equity_chart
     except ImportError:
-        log.info("charts.equity not available; equity.png skipped")
+        log.warning("charts.render_equity_chart is not available; equity.png skipped")
         return None
-    return render_equity_chart(report.equity)
+    d = report.data
+    title = f"Backtest {d['days']:g}d, {len(d['pairs'])} pairs"
+    return render_equity_chart(report.equity, title=title, benchmark=report.baseline_equity)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -81,7 +81,7 @@ def close_trade(candidate: Candidate, verdict: Verdict, macro_open: bool, costs:
     quantity = verdict.notional / candidate.entry_price
     gross = quantity * (candidate.exit_price - candidate.entry_price) * direction
     fees = costs.fee_rate * (verdict.notional + quantity * candidate.exit_price)
-    funding = direction * candidate.funding_rate_sum * verdict.notional
+    funding = direction * candidate.funding_rate_sum * verdict.notional + 0.0  # no negative zero
     return Trade(
         pair=signal.pair, engine=signal.type, side=signal.side, signal_time=pd.Timestamp(signal.timestamp),
         entry_time=candidate.entry_time, entry=candidate.entry_price, exit_time=candidate.exit_time,

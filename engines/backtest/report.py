@@ -6,6 +6,7 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
@@ -66,7 +67,11 @@ class Baseline(BaseModel):
 
 
 class BacktestReport(BaseModel):
-    """Everything a backtest found; ``trades`` and ``equity`` feed trades.csv and the chart."""
+    """Everything a backtest found; ``trades`` and ``equity`` feed trades.csv and the chart.
+
+    ``equity`` / ``baseline_equity``: closed-trade equity (USD) indexed by UTC time, from the window
+    start (capital) through every exit to the window end (at least 2 points).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     params: dict[str, Any]
@@ -82,7 +87,8 @@ class BacktestReport(BaseModel):
     baseline: Baseline
     targets: list[Target]
     trades: list[Trade]
-    equity: list[tuple[pd.Timestamp, float]]
+    equity: pd.Series
+    baseline_equity: pd.Series
 
     def to_json_dict(self) -> dict[str, Any]:
         """One JSON object: headline metrics at the top level, then the sections."""
@@ -141,12 +147,14 @@ def targets(metrics: RunMetrics, days: float) -> list[Target]:
     ]
 
 
-def equity_curve(trades: list[Trade], capital: float, start: pd.Timestamp) -> list[tuple[pd.Timestamp, float]]:
-    points, equity = [(start, capital)], capital
-    for t in trades:
-        equity += t.pnl
-        points.append((t.exit_time, equity))
-    return points
+def equity_curve(trades: list[Trade] | tuple[Trade, ...], capital: float, start: pd.Timestamp, end: pd.Timestamp,
+                 name: str = "equity") -> pd.Series:
+    """Closed-trade equity: capital at ``start``, a point at every exit, the final value at ``end``."""
+    times = [start, *(t.exit_time for t in trades)]
+    values = capital + np.concatenate([[0.0], np.cumsum([t.pnl for t in trades])])
+    times.append(max(end, times[-1]))
+    values = np.append(values, values[-1])
+    return pd.Series(values, index=pd.DatetimeIndex(times), name=name)
 
 
 def build_report(request: "BacktestRequest", prepared: "Prepared", main: PortfolioRun, no_rule: PortfolioRun,
@@ -183,4 +191,5 @@ def build_report(request: "BacktestRequest", prepared: "Prepared", main: Portfol
                           net_pnl=base_metrics.net_pnl, avg_daily_pnl=base_metrics.avg_daily_pnl,
                           max_drawdown_pct=base_metrics.max_drawdown_pct),
         targets=targets(metrics, days), trades=list(main.trades),
-        equity=equity_curve(list(main.trades), costs.capital, start))
+        equity=equity_curve(main.trades, costs.capital, start, end),
+        baseline_equity=equity_curve(baseline.trades, costs.capital, start, end, name="random entries"))
