@@ -12,9 +12,9 @@ ATR_LENGTH = 14
 
 
 def rsi(close: pd.Series, period: int) -> np.ndarray:
-    """Wilder RSI of ``close``; NaN during warm-up."""
+    """Wilder RSI of ``close``; NaN for the first ``period`` candles (pandas-ta reports from the 2nd)."""
     values = ta.rsi(close.reset_index(drop=True), length=period, talib=False)
-    return _as_array(values, len(close))
+    return _warmed_up(_as_array(values, len(close)), period)
 
 
 def volume_ewma(volume: pd.Series, length: int = VOLUME_EWMA_LENGTH) -> np.ndarray:
@@ -27,7 +27,14 @@ def atr(high: pd.Series, low: pd.Series, close: pd.Series, length: int = ATR_LEN
     """Average true range (Wilder); NaN during warm-up."""
     values = ta.atr(high.reset_index(drop=True), low.reset_index(drop=True), close.reset_index(drop=True),
                     length=length, talib=False)
-    return _as_array(values, len(close))
+    return _warmed_up(_as_array(values, len(close)), length)
+
+
+def _warmed_up(values: np.ndarray, warm_up: int) -> np.ndarray:
+    """``values`` with the first ``warm_up`` entries set to NaN (too little history to mean anything)."""
+    values = values.copy()
+    values[:warm_up] = np.nan
+    return values
 
 
 def _as_array(values: pd.Series | None, length: int) -> np.ndarray:

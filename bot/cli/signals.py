@@ -4,7 +4,7 @@
                           [--engine micro|macro|all] [--param key=value ...]
 
 Reads ``DIR/<SYMBOL>_<tf>.parquet`` (15m and 1h resampled from 1m when absent) and runs the engines
-over every closed candle in the window. The risk rules are not applied (that is the backtester's job).
+over every closed candle in the window, printing signals in time order. The risk rules are not applied (that is the backtester's job).
 """
 
 from __future__ import annotations
@@ -58,16 +58,17 @@ def handle(args: argparse.Namespace) -> int:
     params = params_from_assignments(args.param)
     start, end = _window(args.start, args.end)
     pairs = _pairs(args.data, parse_pairs(args.pairs))
-    covered = False
+    covered, signals = False, []
     for pair in pairs:
         candles = load_pair(args.data, pair)
         first, last = candles.m15["timestamp"].iloc[0], candles.m15["timestamp"].iloc[-1]
         if (end is not None and end < first) or (start is not None and start > last):
             continue
         covered = True
-        for signal in scan_signals(candles.m1, pair, params, engine=args.engine, start=start, end=end,
-                                   candles_15m=candles.m15, candles_1h=candles.h1):
-            sys.stdout.write(signal.to_json() + "\n")
+        signals += scan_signals(candles.m1, pair, params, engine=args.engine, start=start, end=end,
+                                candles_15m=candles.m15, candles_1h=candles.h1)
     if not covered:
         raise DataUnavailable(f"no candles of {', '.join(pairs)} in the window {args.start} .. {args.end}")
+    for signal in sorted(signals, key=lambda s: (s.timestamp, s.pair, s.type)):
+        sys.stdout.write(signal.to_json() + "\n")
     return 0
