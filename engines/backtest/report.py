@@ -100,10 +100,11 @@ class BacktestReport(BaseModel):
                 "targets": [t.model_dump(mode="json") for t in self.targets], "params": self.params, "data": self.data}
 
     def trades_csv(self) -> str:
+        """trades.csv: one row per closed trade in entry order; money rounded to cents."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(TRADE_COLUMNS)
-        for t in self.trades:
+        for t in sorted(self.trades, key=lambda t: (t.entry_time, t.pair, t.engine)):
             writer.writerow([t.pair, t.engine, t.side, _iso(t.signal_time), _iso(t.entry_time), repr(t.entry),
                              _iso(t.exit_time), repr(t.exit), t.reason, f"{t.size:.2f}", f"{t.fees:.2f}",
                              f"{t.funding:.2f}", f"{t.pnl:.2f}"])
