@@ -1,0 +1,115 @@
+"""The candlestick panel (with volume below) every price chart starts from, and its time axis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mplfinance as mpf
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from charts.style import CANDLE_DOWN, CANDLE_STYLE, CANDLE_UP, LABEL_PT, TEXT, new_figure, style_axes
+from engines.candles import TIMEFRAMES, validate_candles
+from engines.errors import CandleError, InvalidInput
+
+MPF_COLUMNS = ("Open", "High", "Low", "Close", "Volume")
+
+
+@dataclass(frozen=True)
+class CandlePanel:
+    """A figure with candles drawn at x = 0, 1, ... (one per candle, gaps not shown)."""
+
+    figure: Figure
+    price: Axes
+    volume: Axes
+    candles: pd.DataFrame
+    step: pd.Timedelta
+
+    @property
+    def opens(self) -> pd.Series:
+        return self.candles["timestamp"]
+
+    @property
+    def decision_time(self) -> pd.Timestamp:
+        """Close time of the last candle: the moment the chart describes."""
+        return self.opens.iloc[-1] + self.step
+
+    @property
+    def price_span(self) -> float:
+        return float(self.candles["high"].max() - self.candles["low"].min())
+
+    @property
+    def timeframe(self) -> str:
+        for name, delta in TIMEFRAMES.items():
+            if delta == self.step:
+                return name
+        return f"{int(self.step / pd.Timedelta(minutes=1))}m"
+
+    def x_of_candle(self, time: pd.Timestamp) -> float | None:
+        """Centre of the candle that contains ``time``; ``None`` if it is outside the chart."""
+        opens, at = _nanoseconds(self.opens), _nanoseconds([_utc(time)])[0]
+        index = int(np.searchsorted(opens, at, side="right")) - 1
+        if index < 0 or at >= opens[index] + self.step.value:
+            return None
+        return float(index)
+
+    def x_of_times(self, times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+        """Continuous x of each time: a candle spans x - 0.5 (open) to x + 0.5 (close)."""
+        opens, values = _nanoseconds(self.opens), _nanoseconds(times)
+        index = np.clip(np.searchsorted(opens, values, side="right") - 1, 0, len(opens) - 1)
+        return index - 0.5 + (values - opens[index]) / self.step.value
+
+
+def draw_candle_panel(candles: pd.DataFrame) -> CandlePanel:
+    """Candles and volume of ``candles`` (the engines' frame) on a new 1280x720 figure."""
+    frame = validate_candles(candles)
+    if len(frame) < 2:
+        raise CandleError(f"a chart needs at least 2 candles, got {len(frame)}")
+    step = pd.Timedelta(frame["timestamp"].diff().min())
+    figure, (price, volume) = new_figure((4, 1))
+    mpf.plot(_mpf_frame(frame), type="candle", ax=price, style=CANDLE_STYLE, xrotation=0,
+             datetime_format="%d %b %H:%M", ylabel="", warn_too_much_data=len(frame) + 1)
+    _draw_volume(volume, frame)
+    for ax in (price, volume):
+        style_axes(ax)
+    price.yaxis.set_major_locator(MaxNLocator(nbins=7))
+    price.tick_params(labelbottom=False)
+    volume.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    return CandlePanel(figure, price, volume, frame, step)
+
+
+def _draw_volume(ax: Axes, frame: pd.DataFrame) -> None:
+    """Volume bars as one collection (much faster than one patch per bar), coloured like candles."""
+    volume = frame["volume"].to_numpy()
+    x = np.arange(len(frame), dtype=float)
+    corners = np.stack([np.column_stack([x - 0.35, np.zeros_like(x)]), np.column_stack([x - 0.35, volume]),
+                        np.column_stack([x + 0.35, volume]), np.column_stack([x + 0.35, np.zeros_like(x)])],
+                       axis=1)
+    rising = frame["close"].to_numpy() >= frame["open"].to_numpy()
+    ax.add_collection(PolyCollection(list(corners), facecolors=np.where(rising, CANDLE_UP, CANDLE_DOWN),
+                                     linewidths=0))
+    ax.set_ylim(0, max(float(volume.max()), 1e-12) * 1.1)
+    ax.set_yticks([])
+    ax.set_ylabel("volume", fontsize=LABEL_PT, color=TEXT)
+
+
+def _mpf_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """mplfinance's input: capitalised OHLCV indexed by naive UTC time."""
+    index = pd.DatetimeIndex(frame["timestamp"]).tz_convert("UTC").tz_localize(None)
+    values = frame[["open", "high", "low", "close", "volume"]].to_numpy()
+    return pd.DataFrame(values, index=index, columns=list(MPF_COLUMNS))
+
+
+def _utc(time: pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(time)
+    if stamp.tzinfo is None:
+        raise InvalidInput(f"chart times must be timezone-aware UTC, got {stamp}")
+    return stamp.tz_convert("UTC")
+
+
+def _nanoseconds(times: object) -> np.ndarray:
+    return pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns").asi8
