@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 
-import charts
 from bot.arguments import BacktestRequestArgs
 from engines.backtest.history import History, PairHistory
 from engines.backtest.report import BacktestReport
@@ -26,7 +25,6 @@ from market.files import read_candles, read_funding
 @dataclass(frozen=True)
 class BacktestResult:
     report: BacktestReport
-    equity_png: bytes
     trades_csv: bytes
 
 
@@ -60,7 +58,4 @@ def run_chat_backtest(request: BacktestRequestArgs, *, feed: MarketFeed, params:
         raise DataUnavailable(f"the bot has {days:.1f} days of data before now; ask for at most {int(days)}d")
     report = run_backtest(BacktestRequest(history, start, end, params.with_changes(**request.changes)),
                           progress=progress)
-    progress("drawing the equity curve")
-    title = f"Backtest {request.days}d · {', '.join(history.names)}"
-    png = charts.render_equity_chart(report.equity, title=title[:90])
-    return BacktestResult(report, png, report.trades_csv().encode())
+    return BacktestResult(report, report.trades_csv().encode())

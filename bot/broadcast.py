@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot import render
+from bot.drawing import draw
 from bot.paper import PaperPosition
 from bot.service import BotService
 from engines.models import Signal
@@ -52,7 +53,7 @@ class Broadcaster:
                  if self.service.journal.claim(signal.key, c, at=self.service.clock())]
         if not chats:
             return {}
-        png = await asyncio.to_thread(chart)
+        png = await draw(chart)
         outcomes = await asyncio.gather(*(self._deliver(signal, chat, png) for chat in chats))
         return dict(zip(chats, outcomes))
 

@@ -32,6 +32,7 @@ from market.feed import BookUpdate, ClosedCandle, FundingUpdate, MarketEvent, St
 logger = logging.getLogger(__name__)
 CHART_CANDLES = 96
 RUN_ALWAYS = {"misfire_grace_time": None}
+MAX_BACKLOG = 64  # decision jobs in flight before the feed listener waits (25 pairs x 15m + 1h = 50)
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,24 @@ class MarketJobs:
     def __init__(self, app: Application, service: BotService, broadcaster: Broadcaster) -> None:
         self.app, self.service, self.broadcaster = app, service, broadcaster
         self._funding: dict[str, list[FundingUpdate]] = {}
+        self._backlog = 0
+        self._drained = asyncio.Event()
         self.evaluated = 0
+
+    async def _schedule(self, decision: Decision) -> None:
+        """Queue a decision job; wait first while too many are in flight (a fast replay waits here)."""
+        while self._backlog >= MAX_BACKLOG:
+            self._drained.clear()
+            await self._drained.wait()
+        self._backlog += 1
+        name = f"{'micro' if decision.timeframe == '15m' else 'macro'} {decision.pair}"
+        self.app.job_queue.run_once(self._decision_job, 0, name=name, job_kwargs=RUN_ALWAYS, data=decision)
 
     async def on_event(self, event: MarketEvent) -> None:
         """Feed listener: cheap bookkeeping inline, engine work scheduled as jobs."""
         if isinstance(event, ClosedCandle):
             if event.timeframe in ("15m", "1h"):
-                name = f"{'micro' if event.timeframe == '15m' else 'macro'} {event.pair}"
-                self.app.job_queue.run_once(self._decision_job, 0, name=name, job_kwargs=RUN_ALWAYS,
-                                            data=Decision(event.pair, event.timeframe, event.timestamp))
+                await self._schedule(Decision(event.pair, event.timeframe, event.timestamp))
             elif event.timeframe == "1m":
                 await self._monitor(event)
         elif isinstance(event, BookUpdate):
@@ -89,8 +99,18 @@ class MarketJobs:
         elif isinstance(event, StreamStatus) and not event.connected:
             logger.warning("market stream: %s", event.note or f"{event.pair} disconnected")
 
+    @property
+    def backlog(self) -> int:
+        return self._backlog
+
     async def _decision_job(self, context: CallbackContext) -> None:
-        decision: Decision = context.job.data
+        try:
+            await self._decide(context.job.data)
+        finally:
+            self._backlog -= 1
+            self._drained.set()
+
+    async def _decide(self, decision: Decision) -> None:
         started = time.perf_counter()
         result = await asyncio.to_thread(decide, self.service, decision, self.service.book_flips)
         self.evaluated += 1
@@ -100,7 +120,7 @@ class MarketJobs:
         if result.signal is not None:
             summary = await self._take(result.signal, result, decision.timeframe)
         engine = "MICRO-SCALP" if decision.timeframe == "15m" else "MACRO"
-        self.service.record_job(f"{engine} {decision.pair}", started, summary)
+        self.service.record_job(f"{engine} {decision.pair}", result.time, started, summary)
 
     async def _take(self, signal: Signal, result: ScalpDecision | MacroDecision, timeframe: str) -> str:
         admission = self.service.admit(signal)

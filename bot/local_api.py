@@ -63,6 +63,16 @@ class BotMessage:
 
 
 @dataclass(frozen=True)
+class ApiCall:
+    """One Bot API request as the server saw it (``at`` is ``time.monotonic()``)."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass(frozen=True)
 class ApiError(Exception):
     """An error answer, shaped like Telegram's."""
 
@@ -109,7 +119,7 @@ class LocalBotApi(BaseRequest):
         self._callback_ids = itertools.count(1)
         self._arrived = asyncio.Event()
         self.messages: list[BotMessage] = []
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.calls: list[ApiCall] = []
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
 
@@ -130,14 +140,16 @@ class LocalBotApi(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = dict(request_data.multipart_data) if request_data and request_data.contains_files else {}
-        self.calls.append((api_method, params))
         handler = getattr(self, f"_api_{api_method}", None)
         if handler is None:
+            self.calls.append(ApiCall(api_method, params, time.monotonic(), 404))
             return 404, ApiError(404, "Not Found").payload()
         try:
             result = await handler(params, files) if api_method == "getUpdates" else handler(params, files)
         except ApiError as e:
+            self.calls.append(ApiCall(api_method, params, time.monotonic(), e.status))
             return e.status, e.payload()
+        self.calls.append(ApiCall(api_method, params, time.monotonic()))
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     # ---- chats and the user side -----------------------------------------------------------

@@ -85,8 +85,8 @@ class BotService:
         self.store.put("settings", "paused", {"value": paused, "by": who, "at": self.clock().isoformat()})
         return True
 
-    def record_job(self, name: str, started: float, summary: str) -> None:
-        self.job_runs[name] = JobRun(name, self.feed.now(), time.perf_counter() - started, summary)
+    def record_job(self, name: str, market_time: pd.Timestamp, started: float, summary: str) -> None:
+        self.job_runs[name] = JobRun(name, market_time, time.perf_counter() - started, summary)
 
     # ---- market views ------------------------------------------------------------------------
     def levels(self, pair: str, timeframe: str) -> LevelsView:

@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot import render
+from bot.drawing import draw
 from bot.arguments import parse_levels, parse_pair_only, parse_signals
 from bot.handlers.common import COMMAND_UPDATES, chat_args, command, reply, service_of
 
@@ -16,7 +17,7 @@ from bot.handlers.common import COMMAND_UPDATES, chat_args, command, reply, serv
 @command("levels")
 async def levels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_levels(chat_args(context))
-    view = await asyncio.to_thread(service_of(context).levels, request.pair, request.timeframe)
+    view = await draw(service_of(context).levels, request.pair, request.timeframe)
     await update.effective_message.reply_photo(
         InputFile(view.chart, filename=f"{view.pair}_{view.timeframe}_levels.png"),
         caption=render.levels_caption(view), parse_mode=ParseMode.HTML)

@@ -12,7 +12,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+import charts
 from bot import render
+from bot.drawing import draw
 from bot.arguments import parse_backtest, parse_pair_only
 from bot.backtest_runner import run_chat_backtest
 from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of, who
@@ -63,7 +65,8 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.edit_text(f"✅ {escape(title)}: {result.report.metrics.trades} trades", parse_mode=ParseMode.HTML)
         await reply(update, render.clip(f"<pre>{escape(result.report.to_text())}</pre>"))
         chat = update.effective_message
-        await chat.reply_photo(InputFile(result.equity_png, filename="equity.png"), caption=escape(title))
+        png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90])
+        await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))
         await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv", mimetype="text/csv"),
                                   caption=f"{result.report.metrics.trades} trades")
 
@@ -86,7 +89,7 @@ async def positions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @callback
 async def on_position_chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     key = update.callback_query.data.removeprefix("pc:")
-    png = await asyncio.to_thread(service_of(context).position_chart, key)
+    png = await draw(service_of(context).position_chart, key)
     await update.effective_message.reply_photo(InputFile(png, filename="position.png"),
                                                caption=escape(key.replace(":", " ")))
 
