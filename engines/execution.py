@@ -64,6 +64,7 @@ class Exits:
     exit_price: np.ndarray
     reason: np.ndarray  # index into EXIT_REASONS
     same_candle: np.ndarray  # bool: one candle reached both TP and SL
+    exit_index: np.ndarray  # index of the 1m candle in which the exit filled
 
 
 def resolve_exits(bars: MinuteBars, entry_index: np.ndarray, is_long: np.ndarray, tp: np.ndarray,
@@ -78,7 +79,7 @@ def resolve_exits(bars: MinuteBars, entry_index: np.ndarray, is_long: np.ndarray
         bars.open, bars.high, bars.low, bars.close, entry_index, stop_index,
         np.asarray(is_long, dtype=np.bool_), np.asarray(tp, dtype=np.float64), np.asarray(sl, dtype=np.float64))
     exit_time = bars.times[out_index] + np.where(at_open, 0, MINUTE_NS)
-    return Exits(bars.open[entry_index].copy(), exit_time, out_price, reason, both)
+    return Exits(bars.open[entry_index].copy(), exit_time, out_price, reason, both, out_index)
 
 
 @numba.njit(cache=True)
