@@ -58,10 +58,16 @@ class BotSettings(BaseSettings):
     @field_validator("broadcast_chat_ids", mode="after")
     @classmethod
     def _chat_ids(cls, value: tuple[int | str, ...]) -> tuple[int | str, ...]:
+        out: list[int | str] = []
         for item in value:
-            if isinstance(item, str) and not item.startswith("@"):
-                raise ValueError("chat ids are integers or @channelname")
-        return value
+            text = str(item)
+            if text.lstrip("-").isdigit():
+                out.append(int(text))
+            elif text.startswith("@") and len(text) > 1:
+                out.append(text)
+            else:
+                raise ValueError(f"chat ids are integers or @channelname, got {text!r}")
+        return tuple(out)
 
     @field_validator("pairs", mode="after")
     @classmethod
