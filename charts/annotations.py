@@ -27,11 +27,12 @@ def draw_swings(panel: CandlePanel, swings: Sequence[Swing]) -> None:
     """Swing highs as ▼ above the price, swing lows as ▲ below it."""
     lift = 0.025 * panel.price_span
     for kind, marker, label, offset in (("high", "v", "swing high", lift), ("low", "^", "swing low", -lift)):
-        points = [(x, s.price + offset) for s in swings if s.kind == kind
-                  if (x := panel.x_of_candle(s.time)) is not None]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            panel.price.scatter(xs, ys, marker=marker, s=140, color=SWING, edgecolors="white",
+        chosen = [swing for swing in swings if swing.kind == kind]
+        xs = panel.x_of_candles([swing.time for swing in chosen])
+        ys = np.array([swing.price + offset for swing in chosen])
+        shown = ~np.isnan(xs)
+        if shown.any():
+            panel.price.scatter(xs[shown], ys[shown], marker=marker, s=140, color=SWING, edgecolors="white",
                                 linewidths=1.0, label=label, zorder=5)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import mplfinance as mpf
@@ -28,6 +29,7 @@ class CandlePanel:
     volume: Axes
     candles: pd.DataFrame
     step: pd.Timedelta
+    open_ns: np.ndarray  # candle open times, int64 ns since the epoch
 
     @property
     def opens(self) -> pd.Series:
@@ -49,19 +51,23 @@ class CandlePanel:
                 return name
         return f"{int(self.step / pd.Timedelta(minutes=1))}m"
 
+    def x_of_candles(self, times: Sequence[pd.Timestamp] | pd.Series) -> np.ndarray:
+        """Centre x of the candle containing each time; NaN for times outside the chart."""
+        values = _nanoseconds(times)
+        index = np.searchsorted(self.open_ns, values, side="right") - 1
+        inside = (index >= 0) & (values < self.open_ns[np.clip(index, 0, None)] + self.step.value)
+        return np.where(inside, index, np.nan).astype(float)
+
     def x_of_candle(self, time: pd.Timestamp) -> float | None:
         """Centre of the candle that contains ``time``; ``None`` if it is outside the chart."""
-        opens, at = _nanoseconds(self.opens), _nanoseconds([_utc(time)])[0]
-        index = int(np.searchsorted(opens, at, side="right")) - 1
-        if index < 0 or at >= opens[index] + self.step.value:
-            return None
-        return float(index)
+        x = float(self.x_of_candles([time])[0])
+        return None if np.isnan(x) else x
 
-    def x_of_times(self, times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    def x_of_times(self, times: Sequence[pd.Timestamp] | pd.Series) -> np.ndarray:
         """Continuous x of each time: a candle spans x - 0.5 (open) to x + 0.5 (close)."""
-        opens, values = _nanoseconds(self.opens), _nanoseconds(times)
-        index = np.clip(np.searchsorted(opens, values, side="right") - 1, 0, len(opens) - 1)
-        return index - 0.5 + (values - opens[index]) / self.step.value
+        values = _nanoseconds(times)
+        index = np.clip(np.searchsorted(self.open_ns, values, side="right") - 1, 0, len(self.open_ns) - 1)
+        return index - 0.5 + (values - self.open_ns[index]) / self.step.value
 
 
 def draw_candle_panel(candles: pd.DataFrame) -> CandlePanel:
@@ -79,7 +85,7 @@ def draw_candle_panel(candles: pd.DataFrame) -> CandlePanel:
     price.yaxis.set_major_locator(MaxNLocator(nbins=7))
     price.tick_params(labelbottom=False)
     volume.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    return CandlePanel(figure, price, volume, frame, step)
+    return CandlePanel(figure, price, volume, frame, step, _nanoseconds(frame["timestamp"]))
 
 
 def _draw_volume(ax: Axes, frame: pd.DataFrame) -> None:
@@ -104,12 +110,14 @@ def _mpf_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(values, index=index, columns=list(MPF_COLUMNS))
 
 
-def _utc(time: pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(time)
-    if stamp.tzinfo is None:
-        raise InvalidInput(f"chart times must be timezone-aware UTC, got {stamp}")
-    return stamp.tz_convert("UTC")
-
-
-def _nanoseconds(times: object) -> np.ndarray:
-    return pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns").asi8
+def _nanoseconds(times: Sequence[pd.Timestamp] | pd.Series) -> np.ndarray:
+    """int64 ns since the epoch of timezone-aware ``times``; naive times are refused."""
+    stamps = pd.DatetimeIndex(times) if isinstance(times, pd.Series | pd.DatetimeIndex) else None
+    if stamps is None:
+        listed = [pd.Timestamp(time) for time in times]
+        if any(stamp.tzinfo is None for stamp in listed):
+            raise InvalidInput(f"chart times must be timezone-aware UTC, got {listed}")
+        stamps = pd.DatetimeIndex([stamp.tz_convert("UTC") for stamp in listed], dtype="datetime64[ns, UTC]")
+    elif stamps.tz is None:
+        raise InvalidInput("chart times must be timezone-aware UTC")
+    return stamps.tz_convert("UTC").as_unit("ns").asi8

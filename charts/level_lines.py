@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from charts.candle_panel import CandlePanel
 from charts.price_lines import PriceTag, draw_price_line, format_price
 from charts.style import RESISTANCE, SUPPORT
@@ -21,19 +23,20 @@ def level_tag_text(level: Level) -> str:
 def draw_levels(panel: CandlePanel, levels: Sequence[Level], *,
                 highlight: Level | None = None) -> list[PriceTag]:
     """Lines across the panel and a dot at every touch; returns the price tags to draw last."""
-    labelled: set[str] = set()
-    for level in levels:
-        colour = KIND_COLOURS[level.kind]
-        label = None if level.kind in labelled else f"{level.kind} (×touches)"
-        labelled.add(level.kind)
-        width = 3.5 if level == highlight else 2.0
-        draw_price_line(panel, level.price, colour, width=width, label=label)
-        _draw_touches(panel, level, colour)
+    for kind, colour in KIND_COLOURS.items():
+        of_kind = [level for level in levels if level.kind == kind]
+        for number, level in enumerate(of_kind):
+            draw_price_line(panel, level.price, colour, width=3.5 if level == highlight else 2.0,
+                            label=None if number else f"{kind} (×touches)")
+        _draw_touches(panel, of_kind, colour)
     return [PriceTag(level.price, level_tag_text(level), KIND_COLOURS[level.kind]) for level in levels]
 
 
-def _draw_touches(panel: CandlePanel, level: Level, colour: str) -> None:
-    xs = [x for x in (panel.x_of_candle(time) for time in level.touch_times) if x is not None]
-    if xs:
-        panel.price.scatter(xs, [level.price] * len(xs), s=70, color=colour, edgecolors="white",
-                            linewidths=1.2, zorder=5)
+def _draw_touches(panel: CandlePanel, levels: Sequence[Level], colour: str) -> None:
+    """One dot per touch, on the touching candle at the level's price (one collection per kind)."""
+    xs = panel.x_of_candles([time for level in levels for time in level.touch_times])
+    ys = np.array([level.price for level in levels for _ in level.touch_times])
+    shown = ~np.isnan(xs)
+    if shown.any():
+        panel.price.scatter(xs[shown], ys[shown], s=70, color=colour, edgecolors="white", linewidths=1.2,
+                            zorder=5)
