@@ -1,0 +1,92 @@
+"""Sweeps: chosen on in-sample time only, reported out-of-sample beside the base parameters."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from engines.backtest.history import History
+from engines.backtest.run import prepare
+from engines.backtest.sweep import SignalCache, SweepRequest, choose, run_sweep
+from engines.errors import InvalidInput, ParamError
+from engines.params import DEFAULT_PARAMS
+from tests.engines.backtest.conftest import pair_history
+
+START, END = pd.Timestamp("2025-05-24", tz="UTC"), pd.Timestamp("2025-06-03", tz="UTC")
+GRID = {"tolerance": (0.2, 0.3), "trend_lookback": (150, 250)}
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return History((pair_history("SOLUSDT"), pair_history("XRPUSDT")))
+
+
+@pytest.fixture(scope="module")
+def report(history):
+    return run_sweep(SweepRequest(history, START, END, GRID, split=0.7, folds=2, min_trades=5))
+
+
+def test_split_and_fold_windows_are_cut_in_time(history):
+    request = SweepRequest(history, START, END, GRID, split=0.7, folds=2)
+    assert request.split_time() == pd.Timestamp("2025-05-31", tz="UTC")
+    # test length L = 10 days / (2 + 0.7/0.3) = 2.3077 days, training 10 - 2L = 5.3846 days
+    assert [(a.isoformat(), b.isoformat(), c.isoformat(), d.isoformat()) for (a, b), (c, d) in request.fold_windows()] == [
+        ("2025-05-24T00:00:00+00:00", "2025-05-29T09:13:00+00:00", "2025-05-29T09:13:00+00:00", "2025-05-31T16:36:00+00:00"),
+        ("2025-05-26T07:23:00+00:00", "2025-05-31T16:36:00+00:00", "2025-05-31T16:36:00+00:00", "2025-06-03T00:00:00+00:00"),
+    ]
+
+
+def test_best_is_chosen_on_in_sample_only(report):
+    eligible = [c for c in report.combos if c.in_sample.trades >= 5]
+    top = max(eligible, key=lambda c: (math.inf if c.in_sample.profit_factor is None else c.in_sample.profit_factor,
+                                       c.in_sample.net_pnl))
+    assert report.best is not None and report.best.changes == top.changes
+    assert len(report.combos) == 4 and report.base.changes == {}
+    assert report.best.out_of_sample.start == report.split_time
+
+
+def test_walk_forward_chooses_per_fold_on_its_training_span(report):
+    assert len(report.walk_forward) == 2
+    for i, fold in enumerate(report.walk_forward):
+        best = choose(report.combos, lambda c: c.folds[i][0], 5)
+        assert fold.best == (best.changes if best else None)
+    pooled = report.walk_forward_out_of_sample
+    assert pooled["base_trades"] == sum(f.base_test.trades for f in report.walk_forward)
+
+
+def test_nothing_is_chosen_when_no_combination_has_enough_trades(history):
+    report = run_sweep(SweepRequest(history, START, END, {"tolerance": (0.2,)}, min_trades=10_000))
+    assert report.best is None
+    assert "No combination" in report.to_text()
+
+
+def test_cached_signals_equal_a_fresh_scan(history):
+    cache = SignalCache(history, START, END)
+    for changes in ({"tolerance": 0.2, "trend_lookback": 150}, {"tolerance": 0.3, "trend_lookback": 150},
+                    {"tolerance": 0.3, "trend_lookback": 250}):
+        params = DEFAULT_PARAMS.with_changes(**changes)
+        signals, views = cache.get(params)
+        fresh = prepare(history, params, START, END)
+        assert {p: [s.key for s in v] for p, v in signals.items()} == {p: [s.key for s in v] for p, v in fresh.signals.items()}
+        assert views == fresh.views
+
+
+def test_bad_sweep_input_names_the_problem(history):
+    with pytest.raises(InvalidInput, match="--split"):
+        SweepRequest(history, START, END, GRID, split=0.95)
+    with pytest.raises(ParamError, match="tolerance: a number from 0.2 to 0.3"):
+        SweepRequest(history, START, END, {"tolerance": (0.2, 0.5)})
+
+
+def test_ray_executor_matches_local(history):
+    ray = pytest.importorskip("ray")
+    grid = {"tolerance": (0.2, 0.3)}
+    local = run_sweep(SweepRequest(history, START, END, grid))
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        remote = run_sweep(SweepRequest(history, START, END, grid, executor="ray"))
+    finally:
+        ray.shutdown()
+    assert remote.combos == local.combos
