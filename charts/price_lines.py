@@ -40,16 +40,27 @@ def draw_price_tags(ax: Axes, tags: Sequence[PriceTag]) -> None:
 
 
 def spread(heights: Sequence[float], gap: float) -> list[float]:
-    """Ascending ``heights`` moved as little as needed so neighbours are ``gap`` apart, within [0, 1]."""
-    placed: list[float] = []
+    """Ascending ``heights`` moved apart to at least ``gap``, each group centred on its targets.
+
+    Overlapping tags form a group laid out ``gap`` apart around the mean of their targets; groups
+    that then overlap merge. The result is finally shifted to stay inside [0, 1] where possible.
+    """
+    groups: list[list[float]] = []
     for height in heights:
-        placed.append(max(height, placed[-1] + gap) if placed else height)
-    overflow = (placed[-1] - 1.0) if placed else 0.0
-    if overflow > 0:
-        placed = [p - overflow for p in placed]
-        for i in range(len(placed) - 2, -1, -1):
-            placed[i] = min(placed[i], placed[i + 1] - gap)
+        groups.append([height])
+        while len(groups) > 1 and _group_start(groups[-2], gap) + gap * len(groups[-2]) > _group_start(groups[-1], gap):
+            last = groups.pop()
+            groups[-1].extend(last)
+    placed = [_group_start(group, gap) + gap * i for group in groups for i in range(len(group))]
+    if placed and placed[-1] > 1.0:
+        placed = [p - (placed[-1] - 1.0) for p in placed]
+    if placed and placed[0] < 0.0:
+        placed = [p - placed[0] for p in placed]
     return placed
+
+
+def _group_start(group: list[float], gap: float) -> float:
+    return sum(group) / len(group) - gap * (len(group) - 1) / 2
 
 
 def draw_price_line(panel: CandlePanel, price: float, colour: str, *, style: str = "-",
