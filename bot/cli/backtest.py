@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from charts.equity_chart import render_equity_chart
 from engines.backtest.history import History, PairHistory
 from engines.backtest.run import BacktestRequest, run_backtest
 from engines.backtest.report import BacktestReport
@@ -108,25 +109,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def write_outputs(report: BacktestReport, out: Path) -> list[Path]:
-    """report.json, trades.csv and (when the chart module exists) equity.png in ``out``."""
+    """report.json, trades.csv and equity.png in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "report.json", out / "trades.csv"]
     written[0].write_text(json.dumps(report.to_json_dict(), indent=2))
     written[1].write_text(report.trades_csv())
-    png = equity_png(report)
-    if png is not None:
-        written.append(out / "equity.png")
-        written[-1].write_bytes(png)
+    written.append(out / "equity.png")
+    written[-1].write_bytes(equity_png(report))
     return written
 
 
-def equity_png(report: BacktestReport) -> bytes | None:
-    """The equity chart, or None while the chart module is not installed."""
-    try:
-        from charts import render_equity_chart
-    except ImportError:
-        log.warning("charts.render_equity_chart is not available; equity.png skipped")
-        return None
+def equity_png(report: BacktestReport) -> bytes:
+    """The equity curve and its drawdown, with the random-entry baseline dashed."""
     d = report.data
     title = f"Backtest {d['days']:g}d, {len(d['pairs'])} pairs"
     return render_equity_chart(report.equity, title=title, benchmark=report.baseline_equity)

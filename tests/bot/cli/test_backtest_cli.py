@@ -29,7 +29,7 @@ def test_json_output_is_one_object_with_the_report_keys(capsys):
     assert list(report["daily_pnl"]) == ["2025-05-30", "2025-05-31", "2025-06-01"]
 
 
-def test_out_writes_report_and_trades_csv(tmp_path, capsys):
+def test_out_writes_report_trades_csv_and_equity_png(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["backtest", "--data", str(SAMPLE_DATA_DIR), "--pairs", "SOLUSDT", *WINDOW,
                  "--param", "tolerance=0.3", "--out", str(out)]) == 0
@@ -42,6 +42,7 @@ def test_out_writes_report_and_trades_csv(tmp_path, capsys):
                              "reason", "size", "fees", "funding", "pnl"]
     assert len(rows) == report["trades"]
     assert round(sum(float(r["pnl"]) for r in rows), 0) == round(report["net_pnl"], 0)
+    assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_funding_folder_option_and_assumed_rates_for_pairs_without_data(capsys):
