@@ -16,24 +16,20 @@ from engines.errors import InvalidInput
 def render_equity_chart(equity: pd.Series, *, title: str, benchmark: pd.Series | None = None) -> bytes:
     """PNG of ``equity`` (indexed by UTC time) and its drawdown in % from the running peak."""
     curve = _checked(equity, "equity")
+    other = _checked(benchmark, "benchmark") if benchmark is not None else None
+    other_name = str(benchmark.name or "benchmark") if benchmark is not None else ""
     figure, (top, bottom) = new_figure((3, 1))
-    top.plot(_naive(curve.index), curve.to_numpy(), color=EQUITY, linewidth=2.2, label="equity",
-             drawstyle="steps-post")
-    if benchmark is not None:
-        other = _checked(benchmark, "benchmark")
-        top.plot(_naive(other.index), other.to_numpy(), color=BENCHMARK, linewidth=1.8, linestyle="--",
-                 label=str(benchmark.name or "benchmark"), drawstyle="steps-post")
+    _draw_curve(top, curve, EQUITY, "-", "equity")
+    if other is not None:
+        _draw_curve(top, other, BENCHMARK, "--", other_name)
     drawdown = drawdown_pct(curve)
-    bottom.fill_between(_naive(drawdown.index), drawdown.to_numpy(), 0.0, color=DRAWDOWN, alpha=0.35,
-                        linewidth=0, step="post")
-    bottom.plot(_naive(drawdown.index), drawdown.to_numpy(), color=DRAWDOWN, linewidth=1.5,
-                drawstyle="steps-post")
-    bottom.set_ylabel("drawdown %", fontsize=LABEL_PT, color=TEXT)
-    _date_axis(bottom)
+    _draw_drawdown(bottom, drawdown)
     top.tick_params(labelbottom=False)
-    change = (curve.iloc[-1] / curve.iloc[0] - 1.0) * 100.0
-    period = f"{curve.index[0]:%Y-%m-%d} → {curve.index[-1]:%Y-%m-%d} UTC"
-    set_title(figure, title_text(title, period, f"{change:+.1f} %", f"max DD {drawdown.min():.1f} %"))
+    facts = [f"equity {_change_pct(curve):+.2f} %", f"max drawdown {drawdown.min():.2f} %"]
+    if other is not None:
+        facts.append(f"{other_name} {_change_pct(other):+.2f} %")
+    period = f"{curve.index[0]:%Y-%m-%d %H:%M} → {curve.index[-1]:%Y-%m-%d %H:%M} UTC"
+    set_title(figure, title_text(title, period), title_text(*facts))
     add_legend(top)
     return figure_png(figure)
 
@@ -41,6 +37,24 @@ def render_equity_chart(equity: pd.Series, *, title: str, benchmark: pd.Series |
 def drawdown_pct(equity: pd.Series) -> pd.Series:
     """How far below its running peak ``equity`` is, in percent (0 at a new high)."""
     return (equity / equity.cummax() - 1.0) * 100.0
+
+
+def _draw_curve(ax: Axes, series: pd.Series, colour: str, style: str, label: str) -> None:
+    """A step line: equity changes when a trade closes and stays flat in between."""
+    ax.plot(_naive(series.index), series.to_numpy(), color=colour, linewidth=2.0, linestyle=style, label=label,
+            drawstyle="steps-post")
+
+
+def _draw_drawdown(ax: Axes, drawdown: pd.Series) -> None:
+    times = _naive(drawdown.index)
+    ax.fill_between(times, drawdown.to_numpy(), 0.0, color=DRAWDOWN, alpha=0.35, linewidth=0, step="post")
+    ax.plot(times, drawdown.to_numpy(), color=DRAWDOWN, linewidth=1.5, drawstyle="steps-post")
+    ax.set_ylabel("drawdown %", fontsize=LABEL_PT, color=TEXT)
+    _date_axis(ax)
+
+
+def _change_pct(series: pd.Series) -> float:
+    return float(series.iloc[-1] / series.iloc[0] - 1.0) * 100.0
 
 
 def _checked(series: pd.Series, name: str) -> pd.Series:

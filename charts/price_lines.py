@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.collections import LineCollection
 
 from charts.candle_panel import CandlePanel
 from charts.style import SMALL_PT
 
 MIN_GAP = 0.065  # of the panel's height: one 14 pt tag on a ~430 px price panel
+TAG_X = 1.012  # tags start a little right of the panel; a slanted stub joins each to its price
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,13 @@ def draw_price_tags(ax: Axes, tags: Sequence[PriceTag]) -> None:
     """Draw ``tags`` at their prices (call last: it reads the panel's final y range)."""
     low, high = ax.get_ylim()
     visible = sorted((t for t in tags if low <= t.price <= high), key=lambda t: t.price)
-    heights = spread([(t.price - low) / (high - low) for t in visible], MIN_GAP)
-    to_margin = blended_transform_factory(ax.transAxes, ax.transAxes)
+    targets = [(t.price - low) / (high - low) for t in visible]
+    heights = spread(targets, MIN_GAP)
+    connectors = [[(1.0, target), (TAG_X, y)] for target, y in zip(targets, heights, strict=True)]
+    ax.add_collection(LineCollection(connectors, colors=[t.colour for t in visible], linewidths=1.5,
+                                     transform=ax.transAxes, clip_on=False, zorder=6), autolim=False)
     for tag, y in zip(visible, heights, strict=True):
-        ax.text(1.005, y, tag.text, transform=to_margin, ha="left", va="center", fontsize=SMALL_PT,
+        ax.text(TAG_X, y, tag.text, transform=ax.transAxes, ha="left", va="center", fontsize=SMALL_PT,
                 color="white", clip_on=False, zorder=6,
                 bbox={"boxstyle": "square,pad=0.2", "facecolor": tag.colour, "edgecolor": "none"})
 

@@ -50,7 +50,7 @@ def new_figure(height_ratios: tuple[int, ...]) -> tuple[Figure, list[Axes]]:
     panels = [ax for (ax,) in axes]
     for ax in panels:
         style_axes(ax)
-    figure.subplots_adjust(left=0.05, right=0.88, top=0.81, bottom=0.08)
+    figure.subplots_adjust(left=0.05, right=0.865, top=0.81, bottom=0.08)
     return figure, panels
 
 
