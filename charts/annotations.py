@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from charts.candle_panel import CandlePanel
+from charts.candle_panel import CandlePanel, utc
 from charts.style import ENTRY, SWING, TREND
 from engines.models import Side, Swing, Trend
 
@@ -17,7 +17,7 @@ HOUR = pd.Timedelta(hours=1)
 def draw_trend(panel: CandlePanel, trend: Trend, origin: pd.Timestamp) -> None:
     """``price(h) = intercept + slope * h`` with ``h`` hours since ``origin``, over the candles."""
     times = pd.DatetimeIndex([panel.opens.iloc[0], panel.decision_time])
-    hours = (times - pd.Timestamp(origin).tz_convert("UTC")) / HOUR
+    hours = (times - utc(origin)) / HOUR
     prices = trend.intercept + trend.slope * np.asarray(hours, dtype=float)
     panel.price.plot(panel.x_of_times(times), prices, color=TREND, linewidth=2.5, linestyle="-.",
                      label=f"trend {trend.slope:+.4g}/h", zorder=4, scalex=False, scaley=False)

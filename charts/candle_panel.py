@@ -110,14 +110,19 @@ def _mpf_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(values, index=index, columns=list(MPF_COLUMNS))
 
 
+def utc(time: pd.Timestamp) -> pd.Timestamp:
+    """``time`` as a UTC timestamp; a naive time is refused rather than guessed."""
+    stamp = pd.Timestamp(time)
+    if stamp.tzinfo is None:
+        raise InvalidInput(f"chart times must be timezone-aware UTC, got {stamp}")
+    return stamp.tz_convert("UTC")
+
+
 def _nanoseconds(times: Sequence[pd.Timestamp] | pd.Series) -> np.ndarray:
     """int64 ns since the epoch of timezone-aware ``times``; naive times are refused."""
     stamps = pd.DatetimeIndex(times) if isinstance(times, pd.Series | pd.DatetimeIndex) else None
     if stamps is None:
-        listed = [pd.Timestamp(time) for time in times]
-        if any(stamp.tzinfo is None for stamp in listed):
-            raise InvalidInput(f"chart times must be timezone-aware UTC, got {listed}")
-        stamps = pd.DatetimeIndex([stamp.tz_convert("UTC") for stamp in listed], dtype="datetime64[ns, UTC]")
+        stamps = pd.DatetimeIndex([utc(time) for time in times], dtype="datetime64[ns, UTC]")
     elif stamps.tz is None:
         raise InvalidInput("chart times must be timezone-aware UTC")
     return stamps.tz_convert("UTC").as_unit("ns").asi8

@@ -7,12 +7,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-from charts.png import figure_png
+from charts.png import figure_png, one_render_at_a_time
 from charts.style import (BENCHMARK, DRAWDOWN, EQUITY, LABEL_PT, TEXT, add_legend, new_figure, set_title,
                           title_text)
 from engines.errors import InvalidInput
 
 
+@one_render_at_a_time
 def render_equity_chart(equity: pd.Series, *, title: str, benchmark: pd.Series | None = None) -> bytes:
     """PNG of ``equity`` (indexed by UTC time) and its drawdown in % from the running peak."""
     curve = _checked(equity, "equity")

@@ -9,13 +9,14 @@ import pandas as pd
 from charts.annotations import draw_swings, draw_trend
 from charts.candle_panel import draw_candle_panel
 from charts.level_lines import draw_levels
-from charts.png import figure_png
+from charts.png import figure_png, one_render_at_a_time
 from charts.price_lines import draw_price_tags
 from charts.style import add_legend, set_title, title_text, utc_text
 from charts.trade_lines import draw_trade_lines, make_room_for_the_trade
 from engines.models import Level, Signal, Swing, Trend
 
 
+@one_render_at_a_time
 def render_levels_chart(candles: pd.DataFrame, *, pair: str, timeframe: str, levels: Sequence[Level],
                         trend: Trend | None = None, trend_origin: pd.Timestamp | None = None,
                         swings: Sequence[Swing] = (), signal: Signal | None = None) -> bytes:

@@ -6,13 +6,14 @@ import pandas as pd
 
 from charts.annotations import draw_decision_arrow
 from charts.candle_panel import draw_candle_panel
-from charts.png import figure_png
+from charts.png import figure_png, one_render_at_a_time
 from charts.price_lines import PriceTag, draw_price_line, draw_price_tags, format_price
 from charts.style import LAST_PRICE, add_legend, set_title, title_text, utc_text
 from charts.trade_lines import draw_trade_lines, make_room_for_the_trade
 from engines.models import Side
 
 
+@one_render_at_a_time
 def render_position_chart(candles: pd.DataFrame, *, pair: str, side: Side, entry: float, tp: float,
                           sl: float, opened_at: pd.Timestamp, last_price: float) -> bytes:
     """PNG of a position opened at ``opened_at`` and marked at ``last_price``."""

@@ -9,7 +9,7 @@ import pandas as pd
 from charts.annotations import draw_decision_arrow, draw_trend
 from charts.candle_panel import CandlePanel, draw_candle_panel
 from charts.level_lines import draw_levels
-from charts.png import figure_png
+from charts.png import figure_png, one_render_at_a_time
 from charts.price_lines import draw_price_tags
 from charts.style import add_legend, set_title, title_text, utc_text
 from charts.trade_lines import draw_trade_lines, make_room_for_the_trade
@@ -19,6 +19,7 @@ CHECK_LABELS = {"volume_drop": "volume drop", "double_wick": "double wick",
                 "rsi_extreme": "RSI extreme", "order_book_flip": "order-book flip"}
 
 
+@one_render_at_a_time
 def render_signal_chart(candles: pd.DataFrame, signal: Signal, *, levels: Sequence[Level] = (),
                         title_note: str = "") -> bytes:
     """PNG explaining ``signal`` on ``candles`` (which should end with its decision candle)."""

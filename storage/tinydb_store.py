@@ -11,7 +11,6 @@ if the event loop must never wait for a disk flush.
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -26,8 +25,6 @@ from tinydb.table import Table
 from engines.errors import StorageError
 from storage.atomic_json import AtomicJSONStorage, remove_stale_temp_files
 from storage.store import Document, StateStore, check_name, json_document, next_append_key
-
-log = logging.getLogger(__name__)
 
 
 class _KeyedTable(Table):
