@@ -7,9 +7,11 @@ the frames and answers questions about time windows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
+from engines.backtest.funding import FundingSchedule, funding_schedule
 from engines.candles import resample, validate_candles
 from engines.errors import DataUnavailable, InvalidInput
 from engines.execution import MinuteBars
@@ -36,12 +38,17 @@ class PairHistory:
         m1 = validate_candles(m1, name=f"{pair} 1m")
         if m1.empty:
             raise DataUnavailable(f"{pair}: no 1m candles")
-        tick = tick if tick is not None else infer_tick(m1[["open", "high", "low", "close"]].to_numpy().ravel())
+        tick = tick if tick is not None else infer_tick(m1["close"].to_numpy())  # as engines.scan does
         return cls(pair, m1, resample(m1, "15m"), resample(m1, "1h"), funding, tick, MinuteBars.from_frame(m1))
 
     @property
     def first(self) -> pd.Timestamp:
         return self.m1["timestamp"].iloc[0]
+
+    @cached_property
+    def funding_schedule(self) -> FundingSchedule:
+        """Funding instants over the whole 1m span (real where the funding data cover it)."""
+        return funding_schedule(self.pair, self.funding, self.first, self.end)
 
     @property
     def end(self) -> pd.Timestamp:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from engines.backtest.baseline import random_signals
 from engines.backtest.candidates import Candidate, pair_candidates
-from engines.backtest.funding import FundingSource, funding_schedule
+from engines.backtest.funding import FundingSource
 from engines.backtest.history import History, PairHistory
 from engines.backtest.portfolio import Costs, PortfolioRun, simulate
 from engines.backtest.report import BacktestReport, build_report
@@ -74,7 +74,7 @@ def prepare(history: History, params: StrategyParams, start: pd.Timestamp, end: 
     dropped = 0
     for n, pair in enumerate(history.pairs, 1):
         found[pair.pair] = signals[pair.pair] if signals is not None else pair_signals(pair, params, start, end, engine)
-        schedule = funding_schedule(pair.pair, pair.funding, pair.first, pair.end)
+        schedule = pair.funding_schedule
         sources[pair.pair] = schedule.source
         resolved, missing = pair_candidates(pair, found[pair.pair], params, schedule)
         candidates += resolved
@@ -92,8 +92,7 @@ def baseline_candidates(history: History, prepared: Prepared, params: StrategyPa
     out: list[Candidate] = []
     for pair in history.pairs:
         twins = sorted(random_signals(pair, prepared.signals[pair.pair], start, end, rng), key=lambda s: s.timestamp)
-        schedule = funding_schedule(pair.pair, pair.funding, pair.first, pair.end)
-        out += pair_candidates(pair, twins, params, schedule)[0]
+        out += pair_candidates(pair, twins, params, pair.funding_schedule)[0]
     return out
 
 

@@ -1,8 +1,8 @@
 """The engines' decisions over history, through the same functions the live bot calls.
 
-Signals come from :func:`engines.scan.scan_signals` (identical to calling ``evaluate_scalp`` /
-``evaluate_macro`` on each closed candle). The MACRO bias rule needs MACRO's *decision* on every
-closed 1h candle, signal or not: :func:`macro_views`.
+Signals are those of :func:`engines.scan.scan_signals` (identical to calling ``evaluate_scalp`` /
+``evaluate_macro`` on each closed candle; both equalities are tested). The MACRO bias rule needs
+MACRO's *decision* on every closed 1h candle, signal or not: :func:`macro_views`.
 """
 
 from __future__ import annotations
@@ -14,22 +14,45 @@ import pandas as pd
 
 from engines.backtest.history import PairHistory
 from engines.candles import CandleArrays, timeframe_delta
+from engines.macro import macro_signals, scan_arrays
+from engines.micro import scalp_signals
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.risk import MacroView, side_of_slope
 from engines.trend import trend_from_fit
 
 EngineChoice = Literal["micro", "macro", "all"]
-HOUR = timeframe_delta("1h")
+HOUR, M15 = timeframe_delta("1h"), timeframe_delta("15m")
 
 
 def pair_signals(history: PairHistory, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
                  engine: EngineChoice = "all") -> list[Signal]:
-    """Every signal of ``history``'s pair whose decision candle closes in ``[start, end]``."""
-    from engines.scan import scan_signals
+    """Every signal of ``history``'s pair whose decision candle closes in ``[start, end]``.
 
-    return scan_signals(history.m1, history.pair, params, engine=engine, start=start, end=end, tick=history.tick,
-                        candles_15m=history.m15, candles_1h=history.h1)
+    Equal to ``scan_signals(history.m1, pair, params, engine=engine, start=start, end=end, tick=history.tick,
+    candles_15m=history.m15, candles_1h=history.h1)`` (tested), calling the same engine functions directly on
+    the history's frames, which were validated once when the history was built (sweeps call this a lot).
+    """
+    signals: list[Signal] = []
+    if engine in ("micro", "all"):
+        m15 = _until(history.m15, M15, end)
+        if len(m15):
+            signals += scalp_signals(m15, history.pair, params, history.tick, _first_closing(m15, M15, start))
+    if engine in ("macro", "all"):
+        h1 = _until(history.h1, HOUR, end)
+        if len(h1):
+            signals += macro_signals(h1, history.pair, params, history.tick, _first_closing(h1, HOUR, start))
+    return sorted(signals, key=lambda s: (s.timestamp, s.type))
+
+
+def _until(candles: pd.DataFrame, step: pd.Timedelta, end: pd.Timestamp) -> pd.DataFrame:
+    """Candles closing at or before ``end``."""
+    return candles.iloc[: int((candles["timestamp"] + step).searchsorted(end, side="right"))]
+
+
+def _first_closing(candles: pd.DataFrame, step: pd.Timedelta, start: pd.Timestamp) -> int:
+    """Index of the first candle closing at or after ``start``."""
+    return int((candles["timestamp"] + step).searchsorted(start, side="left"))
 
 
 def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp) -> list[MacroView]:
@@ -38,8 +61,6 @@ def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestam
     Equal to ``evaluate_macro`` on the growing 1h frame (``MacroDecision.bias``, ``.confidence``);
     computed in one batch by the engine's own kernel.
     """
-    from engines.macro import scan_arrays
-
     h1 = history.h1
     close_times = h1["timestamp"] + HOUR
     first = int(close_times.searchsorted(start, side="left"))

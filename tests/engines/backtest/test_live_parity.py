@@ -16,6 +16,7 @@ from engines.macro import evaluate_macro
 from engines.micro import evaluate_scalp
 from engines.params import DEFAULT_PARAMS
 from engines.risk import MacroView
+from engines.scan import scan_signals
 from tests.engines.backtest.conftest import pair_history
 
 START, END = pd.Timestamp("2025-05-29", tz="UTC"), pd.Timestamp("2025-06-01", tz="UTC")
@@ -58,3 +59,11 @@ def test_macro_bias_inputs_equal_live_macro_decisions(prepared):
             live.append(MacroView(pair=pair.pair, side=d.bias, confidence=d.confidence, time=d.time.to_pydatetime()))
     assert ready.views == live
     assert len(live) == 2 * 72 + 2
+
+
+@pytest.mark.slow
+def test_backtest_signals_equal_scan_signals(prepared):
+    history, ready = prepared
+    for pair in history.pairs:
+        scanned = scan_signals(pair.m1, pair.pair, DEFAULT_PARAMS, start=START, end=END)
+        assert [s.to_json() for s in ready.signals[pair.pair]] == [s.to_json() for s in scanned]
