@@ -123,15 +123,16 @@ class MarketJobs:
         self.service.record_job(f"{engine} {decision.pair}", result.time, started, summary)
 
     async def _take(self, signal: Signal, result: ScalpDecision | MacroDecision, timeframe: str) -> str:
+        """Admit a new signal through the risk rules; broadcast it only if a position opened."""
         admission = self.service.admit(signal)
         if not admission.new:
             return f"{signal.key} already handled"
-        if self.service.paused:
-            return f"{signal.key}: paused, not broadcast"
+        if not admission.opened:
+            return f"{signal.key}: not traded ({admission.reason})"
         levels = getattr(result, "levels", ())
         outcomes = await self.broadcaster.broadcast(signal, lambda: explain_chart(self.service, signal, levels,
                                                                                    timeframe))
-        return f"{signal.key}: position {'opened' if admission.opened else admission.reason}, sent to {len(outcomes)}"
+        return f"{signal.key}: position opened, sent to {len(outcomes)} chat(s)"
 
     async def _monitor(self, candle: ClosedCandle) -> None:
         """Position monitor for one pair on a closed 1m candle."""

@@ -120,8 +120,7 @@ def recent_signals(entries: list[JournalEntry]) -> str:
     lines = [f"<b>Last {len(entries)} signals</b>"]
     for entry in entries:
         s = entry.signal
-        result = (f"{entry.outcome} {entry.pnl_pct:+.2f}%" if entry.outcome else
-                  "open" if entry.opened else f"not traded ({escape(entry.note)})")
+        result = f"{entry.outcome} {entry.pnl_pct:+.2f}%" if entry.outcome else "open"
         lines.append(f"{when(s.timestamp)} {s.type} {s.pair} {s.side} @{s.entry:g} "
                      f"TP {s.tp:g} SL {s.sl:g} c{s.confidence} → {result}")
     return clip("\n".join(lines))

@@ -216,7 +216,7 @@ class BotService:
 
     def scorecard(self) -> Scorecard:
         rows: dict[tuple[str, str], dict[str, float]] = {}
-        for entry in self.journal.entries():
+        for entry in self.journal.entries(traded_only=True):
             row = rows.setdefault((entry.signal.type, entry.signal.pair), {})
             _count(row, entry)
         built = tuple(ScoreRow(engine, pair, **{k: (v if k == "pnl_pct" else int(v)) for k, v in row.items()})

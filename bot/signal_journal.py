@@ -66,12 +66,14 @@ class SignalJournal:
         return None if doc is None else _entry(doc)
 
     def recent(self, count: int) -> list[JournalEntry]:
-        """The last ``count`` signals, newest first."""
-        docs = self._store.all(SIGNALS)
-        return [_entry(doc) for doc in reversed(docs[-count:])] if count > 0 else []
+        """The last ``count`` traded (and so broadcast) signals, newest first."""
+        traded = self.entries(traded_only=True)
+        return list(reversed(traded[-count:])) if count > 0 else []
 
-    def entries(self) -> list[JournalEntry]:
-        return [_entry(doc) for doc in self._store.all(SIGNALS)]
+    def entries(self, *, traded_only: bool = False) -> list[JournalEntry]:
+        """Every recorded signal in decision order; ``traded_only`` keeps those that opened a position."""
+        found = [_entry(doc) for doc in self._store.all(SIGNALS)]
+        return [e for e in found if e.opened] if traded_only else found
 
     def claim(self, signal_key: str, chat_id: int, *, at: datetime) -> bool:
         """Reserve the (signal, chat) delivery; ``False`` if it was claimed before (do not send)."""
