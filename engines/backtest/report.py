@@ -6,10 +6,10 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from engines.backtest.equity import mark_to_market
 from engines.backtest.portfolio import PortfolioRun, Trade
 from engines.backtest.stats import RunMetrics, break_even_win_rate, required_win_rate, summarize, win_rate
 
@@ -25,7 +25,8 @@ FILL_RULES = (
     "a 1m candle opening beyond SL/TP fills at its open",
     "funding: rate x entry notional at each funding instant strictly inside the hold; longs pay positive rates; "
     "pairs without funding data: 00/08/16 UTC at +0.01 % (longs pay)",
-    "equity = capital + closed-trade P&L; drawdown on that curve",
+    "equity for sizing = capital + closed-trade P&L; drawdown on mark-to-market equity (open positions at every "
+    "1m close); fees and funding booked at exit",
 )
 
 
@@ -69,8 +70,8 @@ class Baseline(BaseModel):
 class BacktestReport(BaseModel):
     """Everything a backtest found; ``trades`` and ``equity`` feed trades.csv and the chart.
 
-    ``equity`` / ``baseline_equity``: closed-trade equity (USD) indexed by UTC time, from the window
-    start (capital) through every exit to the window end (at least 2 points).
+    ``equity`` / ``baseline_equity``: mark-to-market equity (USD) at every 1m close from the window
+    start to the later of the window end and the last exit (UTC index).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -148,24 +149,16 @@ def targets(metrics: RunMetrics, days: float) -> list[Target]:
     ]
 
 
-def equity_curve(trades: list[Trade] | tuple[Trade, ...], capital: float, start: pd.Timestamp, end: pd.Timestamp,
-                 name: str = "equity") -> pd.Series:
-    """Closed-trade equity: capital at ``start``, a point at every exit, the final value at ``end``."""
-    times = [start, *(t.exit_time for t in trades)]
-    values = capital + np.concatenate([[0.0], np.cumsum([t.pnl for t in trades])])
-    times.append(max(end, times[-1]))
-    values = np.append(values, values[-1])
-    return pd.Series(values, index=pd.DatetimeIndex(times), name=name)
-
-
 def build_report(request: "BacktestRequest", prepared: "Prepared", main: PortfolioRun, no_rule: PortfolioRun,
                  baseline: PortfolioRun) -> BacktestReport:
     start, end, params, costs = request.start, request.end, request.params, request.costs
     days = (end - start) / pd.Timedelta(days=1)
     pairs = len(request.history.pairs)
-    metrics = summarize(main.trades, costs.capital, start, end, pairs)
-    no_rule_metrics = summarize(no_rule.trades, costs.capital, start, end, pairs)
-    base_metrics = summarize(baseline.trades, costs.capital, start, end, pairs)
+    bars = {p.pair: p.bars for p in request.history.pairs}
+    curves = [mark_to_market(run.trades, bars, costs.capital, start, end) for run in (main, no_rule, baseline)]
+    metrics = summarize(main.trades, costs.capital, start, end, pairs, curves[0])
+    no_rule_metrics = summarize(no_rule.trades, costs.capital, start, end, pairs, curves[1])
+    base_metrics = summarize(baseline.trades, costs.capital, start, end, pairs, curves[2])
     sources = prepared.funding_sources
     scalp_signals = sum(1 for c in prepared.candidates if c.signal.type == "SCALP")
     return BacktestReport(
@@ -192,5 +185,4 @@ def build_report(request: "BacktestRequest", prepared: "Prepared", main: Portfol
                           net_pnl=base_metrics.net_pnl, avg_daily_pnl=base_metrics.avg_daily_pnl,
                           max_drawdown_pct=base_metrics.max_drawdown_pct),
         targets=targets(metrics, days), trades=list(main.trades),
-        equity=equity_curve(main.trades, costs.capital, start, end),
-        baseline_equity=equity_curve(baseline.trades, costs.capital, start, end, name="random entries"))
+        equity=curves[0], baseline_equity=curves[2].rename("random entries"))

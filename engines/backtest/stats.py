@@ -2,9 +2,11 @@
 
 Conventions: ``win_rate`` is the percentage of trades with net P&L > 0; ``profit_factor`` is the
 sum of net winning P&L over the absolute sum of net losing P&L (``None`` without losing trades);
-daily P&L is booked on the UTC day a trade closes; drawdown is measured on the closed-trade
-equity curve (capital plus cumulative net P&L in exit order), in dollars and in % of the running
-peak; exposure is the share of the window with at least one position open.
+daily P&L is booked on the UTC day a trade closes; ``max_drawdown_*`` is the largest fall from a
+running peak of the mark-to-market equity (open positions valued at every 1m close, see
+:mod:`engines.backtest.equity`) when given, in dollars and in % of that peak;
+``closed_trade_drawdown_pct`` is the same on the closed-trade equity (capital plus cumulative net
+P&L in exit order); exposure is the share of the window with at least one position open.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from engines.backtest.equity import max_drawdown
 from engines.backtest.portfolio import Trade
 from engines.models import CHECK_NAMES
 
@@ -43,6 +46,7 @@ class RunMetrics(BaseModel):
     avg_daily_pnl: float
     max_drawdown_usd: float
     max_drawdown_pct: float
+    closed_trade_drawdown_pct: float
     trades_per_pair_per_day: float
     avg_hold_minutes: float
     fees: float
@@ -114,12 +118,13 @@ def check_stats(trades: Sequence[Trade]) -> dict[str, CheckStats]:
 
 
 def summarize(trades: Sequence[Trade], capital: float, start: pd.Timestamp, end: pd.Timestamp,
-              pair_count: int) -> RunMetrics:
-    """All metrics of one run (``trades`` in exit order)."""
+              pair_count: int, equity: pd.Series | None = None) -> RunMetrics:
+    """All metrics of one run (``trades`` in exit order; ``equity``: mark-to-market curve, if known)."""
     pnls = [t.pnl for t in trades]
     days = (end - start) / pd.Timedelta(days=1)
     daily = daily_pnl(trades, start, end)
-    dd_usd, dd_pct = drawdown(pnls, capital)
+    closed_usd, closed_pct = drawdown(pnls, capital)
+    dd_usd, dd_pct = (closed_usd, closed_pct) if equity is None else max_drawdown(equity)
     funding = [t.funding for t in trades]
     exits: dict[str, int] = {}
     for t in trades:
@@ -128,6 +133,7 @@ def summarize(trades: Sequence[Trade], capital: float, start: pd.Timestamp, end:
         trades=len(trades), wins=sum(p > 0 for p in pnls), win_rate=win_rate(pnls), profit_factor=profit_factor(pnls),
         net_pnl=sum(pnls), gross_profit=sum(p for p in pnls if p > 0), gross_loss=-sum(p for p in pnls if p < 0),
         daily_pnl=daily, avg_daily_pnl=sum(pnls) / days, max_drawdown_usd=dd_usd, max_drawdown_pct=dd_pct,
+        closed_trade_drawdown_pct=closed_pct,
         trades_per_pair_per_day=len(trades) / pair_count / days,
         avg_hold_minutes=float(np.mean([t.hold_minutes for t in trades])) if trades else 0.0,
         fees=sum(t.fees for t in trades),

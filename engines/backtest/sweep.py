@@ -204,18 +204,18 @@ def choose(results: list[ComboResult], pick: Callable[[ComboResult], WindowStats
 
 def run_sweep(request: SweepRequest, progress: Callable[[str], None] | None = None) -> SweepReport:
     combos = request.combinations()
+    cache = SignalCache(request.history, request.start, request.end)
     if request.executor == "ray":
         from engines.backtest.ray_executor import evaluate_all
 
         results = evaluate_all(request, combos)
     else:
-        cache = SignalCache(request.history, request.start, request.end)
         results = []
         for n, changes in enumerate(combos, 1):
             results.append(evaluate_combo(request, changes, cache))
             if progress:
                 progress(f"combination {n}/{len(combos)}: {changes}")
-    base = evaluate_combo(request, {}, SignalCache(request.history, request.start, request.end))
+    base = evaluate_combo(request, {}, cache)
     folds = walk_forward(request, results, base)
     return SweepReport(
         objective=OBJECTIVE.format(min_trades=request.min_trades), split=request.split,

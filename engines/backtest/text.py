@@ -30,7 +30,8 @@ def _summary(r: "BacktestReport") -> list[str]:
         ("profit factor", f"{_pf(m.profit_factor)}   (baseline {_pf(b.profit_factor)})"),
         ("net P&L", f"{_money(m.net_pnl)}   (baseline {_money(b.net_pnl)})"),
         ("P&L per day", f"{_money(m.avg_daily_pnl)}   (baseline {_money(b.avg_daily_pnl)})"),
-        ("max drawdown", f"{_money(m.max_drawdown_usd)} = {m.max_drawdown_pct:.2f} % of peak"),
+        ("max drawdown", f"{_money(m.max_drawdown_usd)} = {m.max_drawdown_pct:.2f} % of peak, marked to market "
+                         f"(closed trades only: {m.closed_trade_drawdown_pct:.2f} %)"),
         ("trades/pair/day", f"{m.trades_per_pair_per_day:.2f}"),
         ("average hold", f"{m.avg_hold_minutes:.0f} min"),
         ("fees paid", _money(m.fees)),

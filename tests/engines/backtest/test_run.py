@@ -32,7 +32,8 @@ def test_headline_figures(report):
     assert (d["trades"], round(d["win_rate"], 2), round(d["profit_factor"], 4), round(d["net_pnl"], 2)) == (
         13, 38.46, 0.4555, -7105.87)
     assert (round(d["max_drawdown_usd"], 2), round(d["max_drawdown_pct"], 4), round(d["fees"], 2)) == (
-        8055.94, 4.0089, 3098.73)
+        8884.14, 4.4029, 3098.73)  # marked to market at every 1m close
+    assert round(d["closed_trade_drawdown_pct"], 4) == 4.0089
     assert {k: round(v, 2) for k, v in d["funding"].items()} == {"paid": 15.55, "received": 12.53, "net": 3.02}
     assert (d["same_candle_tp_sl"], d["exits"], d["rejections"]) == (
         0, {"sl": 6, "time_stop": 3, "tp": 4}, {"pair_has_open_macro": 8})
@@ -61,7 +62,7 @@ def test_targets_and_break_even(report):
 
 def test_equity_curve_starts_at_capital_and_ends_at_capital_plus_pnl(report):
     equity = report.equity
-    assert (equity.index[0], equity.iloc[0], equity.index[-1]) == (START, 200_000.0, END)
+    assert (equity.index[0], equity.iloc[0], equity.index[-1], len(equity)) == (START, 200_000.0, END, 7 * 1440 + 1)
     assert round(equity.iloc[-1], 2) == round(200_000.0 - 7105.868416085514, 2)
 
 
