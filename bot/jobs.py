@@ -4,6 +4,8 @@
   MACRO job. The job evaluates the engine on the candles up to *that* candle (the feed may have
   moved on meanwhile), in a worker thread; a new signal is admitted by the shared risk rules and
   broadcast with its "explain" chart.
+- Decision jobs of one candle close run concurrently, but a later 1m candle is not processed
+  before they finish (market order is kept however fast a replay runs).
 - Every closed 1m candle of a pair with open positions runs the position monitor: entries fill,
   TP/SL/time stops resolve on 1m candles, funding announced by the feed is charged once its
   settlement time has passed. Closed positions are announced as replies to their signal.
@@ -71,6 +73,7 @@ class MarketJobs:
         self.app, self.service, self.broadcaster = app, service, broadcaster
         self._funding: dict[str, list[FundingUpdate]] = {}
         self._backlog = 0
+        self._latest_decision: pd.Timestamp | None = None
         self._drained = asyncio.Event()
         self.evaluated = 0
 
@@ -80,6 +83,8 @@ class MarketJobs:
             self._drained.clear()
             await self._drained.wait()
         self._backlog += 1
+        close = decision.until + timeframe_delta(decision.timeframe)
+        self._latest_decision = close if self._latest_decision is None else max(self._latest_decision, close)
         name = f"{'micro' if decision.timeframe == '15m' else 'macro'} {decision.pair}"
         self.app.job_queue.run_once(self._decision_job, 0, name=name, job_kwargs=RUN_ALWAYS, data=decision)
 
@@ -89,6 +94,7 @@ class MarketJobs:
             if event.timeframe in ("15m", "1h"):
                 await self._schedule(Decision(event.pair, event.timeframe, event.timestamp))
             elif event.timeframe == "1m":
+                await self._finish_decisions_before(event.close_time)
                 await self._monitor(event)
         elif isinstance(event, BookUpdate):
             self.service.book_flips.update(event.pair, event.imbalance)
@@ -98,6 +104,16 @@ class MarketJobs:
                 pending.append(event)
         elif isinstance(event, StreamStatus) and not event.connected:
             logger.warning("market stream: %s", event.note or f"{event.pair} disconnected")
+
+    async def _finish_decisions_before(self, minute_close: pd.Timestamp) -> None:
+        """Keep market order: decisions of earlier candles finish before a later minute is monitored.
+
+        Live, decisions finish long before the next minute closes and this never waits; a fast replay
+        waits here, so positions open, fill and close in the same order as in the backtester.
+        """
+        while self._backlog and self._latest_decision is not None and self._latest_decision < minute_close:
+            self._drained.clear()
+            await self._drained.wait()
 
     @property
     def backlog(self) -> int:

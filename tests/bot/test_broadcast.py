@@ -1,0 +1,118 @@
+"""Signals from the JobQueue to chats: channel broadcast, subscriber filters, flood control, gone chats,
+position monitor results as replies, /positions with its chart button, /close.
+
+The replay starts at 2025-05-15 02:00 UTC. The real ETHUSDT 1h candle closing at 03:00 gives a MACRO
+LONG (confidence 82, entry 2590.08, TP 2641.88, SL 2564.18); it fills at the 03:00 1m open 2590.07 and
+the SL is reached in the 05:47 minute.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.bot.conftest import ADMIN, CHANNEL, TRADER, Harness
+
+pytestmark = pytest.mark.slow
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ETH_KEY = "MACRO:ETHUSDT:LONG:2025-05-15T03:00:00Z"
+
+
+async def test_a_new_signal_goes_to_the_channel_as_chart_then_json(harness: Harness) -> None:
+    await harness.advance(61)
+    photo, data = harness.in_chat(CHANNEL)
+    assert photo.method == "sendPhoto" and photo.file.data.startswith(PNG_MAGIC)
+    assert photo.text == ("ETHUSDT 🟢 LONG · MACRO · confidence 82\nentry 2590.08 · TP 2641.88 · SL 2564.18\n"
+                          "checks: none\n2025-05-15 03:00 UTC")
+    signal = json.loads(data.text)
+    assert (signal["type"], signal["pair"], signal["side"], signal["timestamp"]) == \
+        ("MACRO", "ETHUSDT", "LONG", "2025-05-15T03:00:00Z")
+    assert data.reply_to == photo.message_id
+
+
+async def test_subscribers_get_only_what_their_filters_allow(harness: Harness) -> None:
+    await harness.ask("/subscribe pairs=ETHUSDT", user=ADMIN)
+    await harness.ask("/subscribe engine=micro", user=TRADER)
+    await harness.advance(61)
+    assert [m.method for m in harness.in_chat(ADMIN)][-2:] == ["sendPhoto", "sendMessage"]
+    assert harness.in_chat(ADMIN)[-2].text.startswith("ETHUSDT 🟢 LONG · MACRO")
+    assert [m.text for m in harness.in_chat(TRADER)] == [
+        "🔔 Subscribed: all pairs, micro, confidence ≥ 70. /unsubscribe to stop.".replace("≥ 70", "≥ 0")]
+
+
+async def test_flood_control_retry_after_is_honoured(harness: Harness) -> None:
+    harness.api.throttle_next_send(CHANNEL, retry_after=1)
+    await harness.advance(61)
+    sends = [c for c in harness.api.calls if c.method == "sendPhoto" and c.params["chat_id"] == CHANNEL]
+    assert [c.status for c in sends] == [429, 200]
+    assert sends[1].at - sends[0].at >= 1.0
+    assert len(harness.in_chat(CHANNEL)) == 2
+
+
+async def test_a_blocked_subscriber_is_removed_and_others_still_get_the_signal(harness: Harness) -> None:
+    await harness.ask("/subscribe", user=TRADER)
+    harness.api.block_chat(TRADER)
+    await harness.advance(61)
+    assert harness.service.subscriptions.get(TRADER) is None
+    assert len(harness.in_chat(CHANNEL)) == 2
+
+
+async def test_paused_bot_opens_and_sends_nothing(harness: Harness) -> None:
+    await harness.ask("/pause")
+    await harness.advance(61)
+    assert harness.in_chat(CHANNEL) == []
+    assert harness.service.paper.open_positions() == []
+
+
+async def test_positions_show_entry_tp_sl_and_a_chart_button(harness: Harness) -> None:
+    await harness.advance(62)
+    [reply] = await harness.ask("/positions")
+    lines = reply.text.splitlines()
+    assert lines[0] == "1 open paper position(s) · equity 200,000.00 USDT"
+    assert lines[2] == "ETHUSDT LONG MACRO"
+    assert lines[3].startswith("entry 2590.07 · TP 2641.88 · SL 2564.18 · now ")
+    assert reply.buttons == [("📈 ETHUSDT LONG", f"pc:{ETH_KEY}")]
+    await harness.click(reply, f"pc:{ETH_KEY}")
+    chart = harness.in_chat(ADMIN)[-1]
+    assert chart.method == "sendPhoto" and chart.file.data.startswith(PNG_MAGIC)
+
+
+async def test_stop_loss_result_is_posted_as_a_reply_to_the_signal(harness: Harness) -> None:
+    await harness.advance(61)
+    photo = harness.in_chat(CHANNEL)[0]
+    await harness.advance(3 * 60)
+    result = next(m for m in harness.in_chat(CHANNEL) if "ETHUSDT LONG closed" in m.text)
+    assert result.reply_to == photo.message_id
+    assert result.text == ("ETHUSDT LONG closed — 🛑 stop-loss\n"
+                           "entry 2590.07 → exit 2564.18 at 2025-05-15 05:48 UTC\n"
+                           "P&L -2,239.17 USDT (-11.20% of margin, funding +0.00)")
+    [stats] = await harness.ask("/stats")
+    assert "MACRO ETHUSDT: 1 sent · TP 0 · SL 1 · timeout 0 · open 0 · TP rate 0% · Σ -11.20%" in stats.text
+
+
+async def test_admin_close_posts_the_result_under_the_signal(harness: Harness) -> None:
+    await harness.advance(62)
+    photo = harness.in_chat(CHANNEL)[0]
+    [reply] = await harness.ask("/close ETHUSDT")
+    assert reply.text.startswith("ETHUSDT LONG closed — ✋ closed by admin\nentry 2590.07 → exit ")
+    await harness.until(lambda: any("closed by admin" in m.text for m in harness.in_chat(CHANNEL)))
+    assert harness.in_chat(CHANNEL)[-1].reply_to == photo.message_id
+    assert harness.service.paper.open_positions() == []
+
+
+async def test_signals_lists_what_was_sent(harness: Harness) -> None:
+    await harness.advance(61)
+    [reply] = await harness.ask("/signals 3")
+    assert reply.text == ("Last 1 signals\n2025-05-15 03:00 UTC MACRO ETHUSDT LONG @2590.08 TP 2641.88 "
+                          "SL 2564.18 c82 → open")
+
+
+async def test_job_runs_show_in_status(harness: Harness) -> None:
+    started = time.monotonic()
+    await harness.advance(61)
+    assert time.monotonic() - started < 30
+    [status] = await harness.ask("/status")
+    assert f"MACRO ETHUSDT: 2025-05-15 03:00 UTC in" in status.text
+    assert f"{ETH_KEY}: position opened, sent to 1 chat(s)" in status.text
