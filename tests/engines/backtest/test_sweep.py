@@ -80,10 +80,11 @@ def test_bad_sweep_input_names_the_problem(history):
         SweepRequest(history, START, END, {"tolerance": (0.2, 0.5)})
 
 
+@pytest.mark.slow
 def test_ray_executor_matches_local(history):
     ray = pytest.importorskip("ray")
     grid = {"tolerance": (0.2, 0.3)}
-    local = run_sweep(SweepRequest(history, START, END, grid))
+    local = run_sweep(SweepRequest(history, START, END, grid))  # a local Ray instance, never a remote cluster
     ray.init(num_cpus=2, include_dashboard=False)
     try:
         remote = run_sweep(SweepRequest(history, START, END, grid, executor="ray"))
