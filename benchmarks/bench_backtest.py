@@ -24,8 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.cli.backtest import load_history  # noqa: E402
-from engines.backtest.candidates import hold_minutes, pair_candidates  # noqa: E402
-from engines.backtest.funding import funding_schedule  # noqa: E402
+from engines.backtest.candidates import pair_candidates  # noqa: E402
 from engines.backtest.portfolio import simulate  # noqa: E402
 from engines.backtest.run import BacktestRequest, prepare, run_backtest  # noqa: E402
 from engines.backtest.sweep import SweepRequest, run_sweep  # noqa: E402
@@ -47,8 +46,7 @@ def best_of(repeat: int, run) -> tuple[float, object]:
 def our_execution(history, prepared, start, end):
     candidates = []
     for pair in history.pairs:
-        schedule = funding_schedule(pair.pair, pair.funding, pair.first, pair.end)
-        candidates += pair_candidates(pair, prepared.signals[pair.pair], DEFAULT_PARAMS, schedule)[0]
+        candidates += pair_candidates(pair, prepared.signals[pair.pair], DEFAULT_PARAMS, pair.funding_schedule)[0]
     return simulate(candidates, prepared.views, DEFAULT_PARAMS)
 
 
@@ -93,23 +91,12 @@ def _run_backtesting_py(backtest_cls, strategy_cls, frame, plan) -> int:
             if i in plan:
                 trade, self.stop_bar = plan[i]
                 order = self.buy if trade.side == "LONG" else self.sell
-                order(size=1, sl=_signal_sl(trade), tp=_signal_tp(trade))
+                order(size=1, sl=trade.sl, tp=trade.tp)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = backtest_cls(frame, OwnEntries, cash=1e12, commission=0.0, finalize_trades=True).run()
     return len(stats["_trades"])
-
-
-SIGNALS: dict = {}
-
-
-def _signal_tp(trade) -> float:
-    return SIGNALS[(trade.pair, trade.engine, trade.signal_time)].tp
-
-
-def _signal_sl(trade) -> float:
-    return SIGNALS[(trade.pair, trade.engine, trade.signal_time)].sl
 
 
 def main() -> None:
@@ -128,9 +115,6 @@ def main() -> None:
 
     full, report = best_of(args.repeat, lambda: run_backtest(request))
     prepared = prepare(history, DEFAULT_PARAMS, start, end)
-    for signals in prepared.signals.values():
-        for s in signals:
-            SIGNALS[(s.pair, s.type, pd.Timestamp(s.timestamp))] = s
     ours_exec, run = best_of(args.repeat, lambda: our_execution(history, prepared, start, end))
     theirs, count = best_of(1, lambda: backtesting_py_execution(history, run.trades, start))
     print(f"window {start:%Y-%m-%d %H:%M} -> {end:%Y-%m-%d %H:%M} UTC, {report.signals['candidates']} signals, "

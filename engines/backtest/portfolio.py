@@ -56,6 +56,8 @@ class Trade:
     same_candle: bool
     halved: bool
     macro_open: bool  # a MACRO position was open on the pair when this trade opened
+    tp: float = 0.0  # the signal's absolute take-profit
+    sl: float = 0.0  # the signal's absolute stop-loss
     checks: ExhaustionChecks | None = None
 
     @property
@@ -87,7 +89,7 @@ def close_trade(candidate: Candidate, verdict: Verdict, macro_open: bool, costs:
         entry_time=candidate.entry_time, entry=candidate.entry_price, exit_time=candidate.exit_time,
         exit=candidate.exit_price, reason=candidate.reason, size=verdict.notional, margin=verdict.margin,
         fees=fees, funding=funding, pnl=gross - fees - funding, same_candle=candidate.same_candle,
-        halved=verdict.reason == "halved", macro_open=macro_open,
+        halved=verdict.reason == "halved", macro_open=macro_open, tp=signal.tp, sl=signal.sl,
         checks=signal.exhaustion_checks if signal.type == "SCALP" else None)
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from engines.backtest.baseline import random_signals
 from engines.backtest.candidates import Candidate, pair_candidates
 from engines.backtest.funding import FundingSource
-from engines.backtest.history import History, PairHistory
+from engines.backtest.history import History
 from engines.backtest.portfolio import Costs, PortfolioRun, simulate
 from engines.backtest.report import BacktestReport, build_report
 from engines.backtest.signals import EngineChoice, macro_views, pair_signals
@@ -122,4 +122,4 @@ def quick_run(prepared: Prepared, params: StrategyParams, start: pd.Timestamp, e
     return simulate(window_candidates(prepared.candidates, start, end), views, params, costs)
 
 
-__all__ = ["BacktestRequest", "Prepared", "PairHistory", "prepare", "run_backtest", "quick_run"]
+__all__ = ["BacktestRequest", "Prepared", "prepare", "run_backtest", "quick_run"]

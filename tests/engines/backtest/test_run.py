@@ -17,7 +17,6 @@ import pytest
 
 from engines.backtest.history import History
 from engines.backtest.run import BacktestRequest, run_backtest
-from tests.engines.backtest.conftest import pair_history
 
 START, END = pd.Timestamp("2025-05-26", tz="UTC"), pd.Timestamp("2025-06-02", tz="UTC")
 
