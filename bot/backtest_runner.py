@@ -48,7 +48,7 @@ def load_history(feed: MarketFeed, pairs: tuple[str, ...], replay_dir: Path | No
 
 def run_chat_backtest(request: BacktestRequestArgs, *, feed: MarketFeed, params: StrategyParams,
                       replay_dir: Path | None, progress: Callable[[str], None]) -> BacktestResult:
-    """Run the backtest the chat asked for; CPU-bound, call it in a worker thread."""
+    """Run the backtest the chat asked for with ``params`` (already tuned); CPU-bound: worker thread."""
     progress("loading candles")
     history = load_history(feed, request.pairs, replay_dir)
     end = history.end
@@ -56,6 +56,6 @@ def run_chat_backtest(request: BacktestRequestArgs, *, feed: MarketFeed, params:
     if start < history.first:
         days = (end - history.first) / pd.Timedelta(days=1)
         raise DataUnavailable(f"the bot has {days:.1f} days of data before now; ask for at most {int(days)}d")
-    report = run_backtest(BacktestRequest(history, start, end, params.with_changes(**request.changes)),
+    report = run_backtest(BacktestRequest(history, start, end, params),
                           progress=progress)
     return BacktestResult(report, report.trades_csv().encode())

@@ -18,7 +18,7 @@ from bot.drawing import draw
 from bot.arguments import parse_backtest, parse_pair_only
 from bot.backtest_runner import run_chat_backtest
 from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of, who
-from engines.errors import InvalidInput
+from engines.errors import InvalidInput, SignalTrackerError
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 1.0
@@ -51,23 +51,29 @@ class ProgressMessage:
 @command("backtest")
 async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_backtest(chat_args(context))
+    service = service_of(context)
+    params = service.params.with_changes(**request.changes)
+    for pair in request.pairs:
+        service.require_pair(pair)
     lock: asyncio.Lock = extra(context)["backtest_lock"]
     if lock.locked():
         raise InvalidInput("a backtest is already running; try again when it has finished")
     async with lock:
-        service = service_of(context)
-        params = service.params
         title = f"Backtest {request.days}d {', '.join(request.pairs) or 'all pairs'}"
         message = await reply(update, f"⏳ {escape(title)}\nstarting…")
         progress = ProgressMessage(message, asyncio.get_running_loop(), title)
-        result = await asyncio.to_thread(run_chat_backtest, request, feed=service.feed, params=params,
-                                         replay_dir=extra(context)["replay_dir"], progress=progress)
+        try:
+            result = await asyncio.to_thread(run_chat_backtest, request, feed=service.feed, params=params,
+                                             replay_dir=extra(context)["replay_dir"], progress=progress)
+        except SignalTrackerError as e:
+            await message.edit_text(render.failure(str(e)), parse_mode=ParseMode.HTML)
+            return
         await message.edit_text(f"✅ {escape(title)}: {result.report.metrics.trades} trades", parse_mode=ParseMode.HTML)
         await reply(update, render.clip(f"<pre>{escape(result.report.to_text())}</pre>"))
         chat = update.effective_message
         png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90])
         await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))
-        await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv", mimetype="text/csv"),
+        await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv"),
                                   caption=f"{result.report.metrics.trades} trades")
 
 
@@ -104,6 +110,7 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(app: Application) -> None:
-    for name, handler in (("backtest", backtest), ("positions", positions), ("close", close)):
+    app.add_handler(CommandHandler("backtest", backtest, filters=COMMAND_UPDATES, block=False))
+    for name, handler in (("positions", positions), ("close", close)):
         app.add_handler(CommandHandler(name, handler, filters=COMMAND_UPDATES))
     app.add_handler(CallbackQueryHandler(on_position_chart, pattern=r"^pc:"))

@@ -1,0 +1,50 @@
+"""/backtest: runs in a worker thread with an edited progress message; metrics, equity PNG, trades.csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.bot.conftest import ADMIN, Harness
+
+pytestmark = pytest.mark.slow
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+async def test_backtest_replies_with_metrics_equity_png_and_trades_csv(harness: Harness) -> None:
+    progress, metrics, equity, trades = await harness.ask("/backtest 7d ETHUSDT,SOLUSDT tolerance=0.2", replies=4,
+                                                          timeout=120)
+    assert progress.edits >= 1 and progress.text.startswith("✅ Backtest 7d ETHUSDT, SOLUSDT: ")
+    assert equity.method == "sendPhoto" and equity.file.data.startswith(PNG_MAGIC)
+    assert trades.method == "sendDocument" and trades.file.filename == "trades.csv"
+    rows = list(csv.DictReader(io.StringIO(trades.file.data.decode())))
+    assert trades.text == f"{len(rows)} trades"
+    assert any(line.split()[:2] == ["trades", str(len(rows))] for line in metrics.text.splitlines())
+    assert {row["pair"] for row in rows} <= {"ETHUSDT", "SOLUSDT"}
+    assert all("2025-05-08T02:00:00Z" <= row["entry_time"] <= "2025-05-15T02:00:00Z" for row in rows)
+
+
+async def test_the_bot_keeps_answering_while_a_backtest_runs(harness: Harness) -> None:
+    harness.api.send_text("/backtest 7d", user_id=ADMIN)
+    await harness.ask("/pairs", replies=2)  # the progress message, then the answer to /pairs
+    await harness.until(lambda: any(m.method == "sendDocument" for m in harness.in_chat(ADMIN)), timeout=120)
+    order = [m.method for m in harness.in_chat(ADMIN)]
+    assert order.index("sendDocument") > [m.text for m in harness.in_chat(ADMIN)].index(
+        "2 tracked pairs\nETHUSDT, SOLUSDT")
+
+
+async def test_backtest_longer_than_the_data_says_how_much_there_is(harness: Harness) -> None:
+    [progress] = await harness.ask("/backtest 30d")
+    await harness.until(lambda: progress.text.startswith("⚠️"))
+    assert progress.text == "⚠️ the bot has 10.4 days of data before now; ask for at most 10d"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("/backtest 7d DOGEUSDT", "⚠️ DOGEUSDT is not tracked; tracked pairs: ETHUSDT, SOLUSDT"),
+    ("/backtest 7d touches=9", "⚠️ touches: a whole number from 2 to 4, got 9"),
+])
+async def test_backtest_errors_say_what_is_allowed(harness: Harness, text: str, expected: str) -> None:
+    [reply] = await harness.ask(text)
+    assert reply.text == expected
