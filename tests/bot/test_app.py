@@ -1,0 +1,77 @@
+"""The application as a whole: restart on the same storage file, the global error handler, the token in logs."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+from telegram import Update
+from telegram.ext import CommandHandler, ContextTypes
+
+from bot.redaction import install_token_redaction
+from tests.bot.conftest import ADMIN, CHANNEL, TOKEN, TRADER, Harness, bot_harness
+
+pytestmark = pytest.mark.slow
+ETH_KEY = "MACRO:ETHUSDT:LONG:2025-05-15T03:00:00Z"
+
+
+async def test_state_survives_a_restart_and_no_signal_is_sent_twice(replay_dir: Path, tmp_path: Path) -> None:
+    storage = tmp_path / "state.json"
+    async with bot_harness(replay_dir, storage) as first:
+        await first.ask("/subscribe pairs=ETHUSDT", user=TRADER)
+        [preview] = await first.ask("/tune tolerance 0.2")
+        await first.click(preview, "ta:tolerance:0.2")
+        await first.advance(62)
+        assert len(first.in_chat(CHANNEL)) == 2 and len(first.in_chat(TRADER)) == 3
+    async with bot_harness(replay_dir, storage) as second:
+        assert second.service.params.tolerance == 0.2
+        assert second.service.params_book.current().version == 2
+        assert second.service.subscriptions.get(TRADER).pairs == ("ETHUSDT",)
+        [positions] = await second.ask("/positions")
+        assert positions.text.splitlines()[2] == "ETHUSDT LONG MACRO"
+        await second.advance(62)  # the replay starts over: the same 03:00 signal comes again
+        assert second.in_chat(CHANNEL) == [] and second.in_chat(TRADER) == []
+        assert [d.chat_id for d in second.service.journal.deliveries(ETH_KEY)] == [CHANNEL, TRADER]
+
+
+async def test_an_exception_in_a_handler_is_logged_and_the_user_told(harness: Harness,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        raise RuntimeError("division by a bug")
+
+    harness.app.handlers[0].insert(0, CommandHandler("broken", broken))  # ahead of the unknown-command fallback
+    [reply] = await harness.ask("/broken")
+    assert reply.text == "⚠️ Something went wrong on our side. It has been logged; please try again in a minute."
+    assert any(r.exc_info and "division by a bug" in str(r.exc_info[1]) for r in caplog.records)
+    [pairs] = await harness.ask("/pairs")
+    assert pairs.text.startswith("2 tracked pairs")
+
+
+async def test_no_log_line_and_no_reply_contains_the_token(replay_dir: Path, tmp_path: Path) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level, root.level = root.level, logging.DEBUG
+    installed = install_token_redaction(TOKEN)
+    try:
+        async with bot_harness(replay_dir, tmp_path / "state.json") as bot:
+            async def leak(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+                raise RuntimeError(f"failed calling {context.bot.base_url}/getMe for {context.application}")
+
+            bot.app.handlers[0].insert(0, CommandHandler("leak", leak))
+            await bot.ask("/leak")
+            await bot.ask("/levels SOLUSDT", replies=2)
+            await bot.advance(62)
+    finally:
+        root.removeHandler(handler)
+        root.level = level
+        for other in root.handlers:
+            other.removeFilter(installed)
+    logged = stream.getvalue()
+    assert "[REDACTED]" in logged and TOKEN not in logged
+    assert all(TOKEN not in m.text for m in bot.api.messages)
+    assert any(c.method == "sendPhoto" and c.params["chat_id"] == CHANNEL for c in bot.api.calls)
+    assert ADMIN in {m.chat_id for m in bot.api.messages}
