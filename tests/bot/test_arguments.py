@@ -1,0 +1,43 @@
+"""Command arguments into typed requests; errors name the argument and show usage."""
+
+from __future__ import annotations
+
+import pytest
+
+from engines.params import PARAM_SPECS
+
+from bot.arguments import (BacktestRequestArgs, LevelsRequest, SubscribeRequest, TuneRequest, UsageError,
+                           parse_backtest, parse_levels, parse_subscribe, parse_tune)
+
+
+def test_pairs_are_normalised() -> None:
+    assert parse_levels(["sol", "1H"]) == LevelsRequest("SOLUSDT", "1h")
+
+
+def test_backtest_with_pairs_and_assignments() -> None:
+    assert parse_backtest(["7d", "sol,ETHUSDT", "tolerance=0.2", "touches=4"]) == \
+        BacktestRequestArgs(7, ("SOLUSDT", "ETHUSDT"), {"tolerance": 0.2, "touches": 4})
+
+
+def test_tune_accepts_key_value_and_key_equals_value() -> None:
+    assert parse_tune(["tp", "0.8"]) == parse_tune(["tp=0.8"]) == TuneRequest("tp", 0.8)
+    assert parse_tune([]) == TuneRequest()
+
+
+def test_subscribe_filters() -> None:
+    assert parse_subscribe(["engine=MACRO", "min_confidence=60"]) == SubscribeRequest((), "macro", 60)
+
+
+@pytest.mark.parametrize(("parse", "args", "problem"), [
+    (parse_levels, ["SOL/USDT"], "PAIR must be a symbol like SOLUSDT, got 'SOL/USDT'"),
+    (parse_levels, ["SOL", "1h", "x"], "too many arguments: 'x'"),
+    (parse_backtest, ["0d"], "period must be days like 7d (1d-60d), got '0d'"),
+    (parse_backtest, ["7d", "SOL", "rsi=3"], "unknown parameter 'rsi'; known: " + ", ".join(PARAM_SPECS)),
+    (parse_tune, ["touches", "2.5"], "touches: a whole number from 2 to 4, got '2.5'"),
+    (parse_subscribe, ["min_confidence=101"], "min_confidence must be a whole number from 0 to 100, got '101'"),
+    (parse_subscribe, ["pairs"], "expected pairs=…, engine=… or min_confidence=…, got 'pairs'"),
+])
+def test_errors_say_what_is_wrong(parse, args: list[str], problem: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(args)
+    assert caught.value.problem == problem

@@ -1,0 +1,83 @@
+"""Paper positions on real candles: fill at the next 1m open, SL/TP on 1m, funding, manual close, persistence.
+
+Real data: the ETHUSDT MACRO LONG decided at 2025-05-15 03:00 UTC (entry 2590.08, TP 2641.88,
+SL 2564.18) fills at the 03:00 1m open 2590.07; the low first reaches the SL in the 05:47 minute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bot.paper import PaperBook
+from engines.errors import InvalidInput
+from engines.params import DEFAULT_PARAMS
+from engines.scan import scan_signals
+from market.files import read_candles
+from storage import MemoryStore, TinyDBStore
+from tests.conftest import M1_2025
+
+DECISION = pd.Timestamp("2025-05-15 03:00", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def eth_m1() -> pd.DataFrame:
+    return read_candles(M1_2025, "ETHUSDT", "1m")
+
+
+@pytest.fixture(scope="module")
+def eth_signal(eth_m1: pd.DataFrame):
+    [signal] = scan_signals(eth_m1, "ETHUSDT", DEFAULT_PARAMS, engine="macro", start=DECISION, end=DECISION)
+    return signal
+
+
+def until(candles: pd.DataFrame, close_time: str) -> pd.DataFrame:
+    return candles[candles["timestamp"] + pd.Timedelta(minutes=1) <= pd.Timestamp(close_time, tz="UTC")]
+
+
+def test_admitted_signal_fills_at_the_next_minute_open_and_stops_out(eth_m1: pd.DataFrame, eth_signal) -> None:
+    book = PaperBook(MemoryStore(), lambda: DEFAULT_PARAMS)
+    verdict = book.admit(eth_signal, DECISION.to_pydatetime())
+    assert (verdict.accepted, verdict.margin, verdict.notional) == (True, 20_000.0, 200_000.0)
+    assert book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 05:47")) == []
+    [position] = book.open_positions()
+    assert (position.status, position.entry_price) == ("open", 2590.07)
+    [closed] = book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 05:48"))
+    assert (closed.exit_reason, closed.exit_price, closed.exit_time) == \
+        ("sl", 2564.18, pd.Timestamp("2025-05-15 05:48", tz="UTC"))
+    assert closed.realized == pytest.approx((2564.18 - 2590.07) / 2590.07 * 200_000 - 240.0)
+    assert book.equity == pytest.approx(200_000 + closed.realized)
+
+
+def test_one_macro_position_per_pair(eth_signal) -> None:
+    book = PaperBook(MemoryStore(), lambda: DEFAULT_PARAMS)
+    book.admit(eth_signal, DECISION.to_pydatetime())
+    later = eth_signal.model_copy(update={"timestamp": (DECISION + pd.Timedelta(hours=2)).to_pydatetime()})
+    assert book.admit(later, later.timestamp).reason == "pair_has_open_macro"
+    assert book.rejections == {"pair_has_open_macro": 1}
+
+
+def test_funding_is_charged_on_the_entry_notional(eth_m1: pd.DataFrame, eth_signal) -> None:
+    book = PaperBook(MemoryStore(), lambda: DEFAULT_PARAMS)
+    book.admit(eth_signal, DECISION.to_pydatetime())
+    book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 03:01"))
+    [charged] = book.charge_funding("ETHUSDT", 0.0001, pd.Timestamp("2025-05-15 08:00", tz="UTC").to_pydatetime())
+    assert charged.funding_paid == pytest.approx(20.0)  # a long pays 0.01 % of 200,000
+
+
+def test_manual_close_and_persistence(tmp_path: Path, eth_m1: pd.DataFrame, eth_signal) -> None:
+    with TinyDBStore(tmp_path / "state.json") as store:
+        book = PaperBook(store, lambda: DEFAULT_PARAMS)
+        book.admit(eth_signal, DECISION.to_pydatetime())
+        book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 03:01"))
+    with TinyDBStore(tmp_path / "state.json") as store:
+        book = PaperBook(store, lambda: DEFAULT_PARAMS)
+        [held] = book.open_positions()
+        assert held.entry_price == 2590.07
+        closed = book.close("ETHUSDT", 2600.0, pd.Timestamp("2025-05-15 04:00", tz="UTC").to_pydatetime())
+        assert (closed.exit_reason, closed.status) == ("manual", "closed")
+        assert book.open_positions() == []
+        with pytest.raises(InvalidInput, match="no open paper position on ETHUSDT"):
+            book.close("ETHUSDT", 2600.0, pd.Timestamp("2025-05-15 04:00", tz="UTC").to_pydatetime())
