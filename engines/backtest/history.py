@@ -105,5 +105,5 @@ class History:
         if end <= start:
             raise InvalidInput(f"--end ({end.isoformat()}) must be after --start ({start.isoformat()})")
         if start < self.first or end > self.end:
-            raise InvalidInput(f"window {start.isoformat()}..{end.isoformat()} is outside the data "
-                               f"({self.first.isoformat()}..{self.end.isoformat()})")
+            raise InvalidInput(f"--start/--end: window {start.isoformat()}..{end.isoformat()} is outside the data "
+                               f"common to the pairs ({self.first.isoformat()}..{self.end.isoformat()})")
