@@ -99,6 +99,8 @@ class SweepRequest:
 
 
 class WindowStats(BaseModel):
+    """One combination on one time span (fresh capital); drawdown on closed-trade equity."""
+
     start: str
     end: str
     trades: int

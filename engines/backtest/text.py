@@ -96,7 +96,7 @@ def render_text(r: "BacktestReport") -> str:
 
 def _stats_line(s) -> str:
     return (f"{s.trades:>4} trades  win {s.win_rate:5.1f} %  PF {_pf(s.profit_factor):>5}  P&L {_money(s.net_pnl):>10}"
-            f"  DD {s.max_drawdown_pct:5.2f} %")
+            f"  closed-trade DD {s.max_drawdown_pct:5.2f} %")
 
 
 def render_sweep(r) -> str:
