@@ -1,4 +1,7 @@
-"""``python -m bot``: the Telegram bot, or the console chat when ``TELEGRAM_BOT_TOKEN`` is absent."""
+"""``python -m bot``: the Telegram bot, or the console chat when ``TELEGRAM_BOT_TOKEN`` is absent.
+
+Settings are checked before the heavy imports, so a bad setting fails fast with one line.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ import os
 import signal
 import sys
 
-from bot.app import build_application, make_feed, running
-from bot.console import CONSOLE_USER_ID, ConsoleChat
-from bot.local_api import LocalBotApi
 from bot.redaction import install_token_redaction
 from bot.settings import BotSettings, load_settings
 from engines.errors import SignalTrackerError
@@ -19,8 +19,12 @@ logger = logging.getLogger("bot")
 
 
 async def run_console(settings: BotSettings) -> None:
+    from bot.app import build_application, make_feed, running
+    from bot.console import CONSOLE_USER_ID, ConsoleChat
+    from bot.local_api import LocalBotApi
+
     api = LocalBotApi()
-    chat = ConsoleChat(api, stdin=sys.stdin, stdout=sys.stdout)
+    chat = ConsoleChat(api, stdin=sys.stdin, stdout=sys.stdout, output_dir=settings.console_dir)
     for chat_id in settings.broadcast_chat_ids:
         if isinstance(chat_id, int):
             api.add_chat(chat_id, "channel")
@@ -30,6 +34,8 @@ async def run_console(settings: BotSettings) -> None:
 
 
 async def run_telegram(settings: BotSettings) -> None:
+    from bot.app import build_application, make_feed, running
+
     app = build_application(settings, feed=make_feed(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

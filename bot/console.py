@@ -1,7 +1,7 @@
 """Console chat: the real Application served by :class:`~bot.local_api.LocalBotApi`, typed on stdin.
 
 Lines typed become ``getUpdates`` results from the console user (an admin); what the bot sends is
-printed; photos and documents are written under ``var/console/`` and their paths printed; inline
+printed; photos and documents are written under ``CONSOLE_DIR`` (``var/console/``) and their paths printed; inline
 buttons are printed as ``[b1] label`` and pressed by typing ``b1``. End of input (Ctrl-D, or
 stdin closed) shuts the bot down cleanly.
 """
@@ -17,14 +17,15 @@ from typing import TextIO
 from bot.local_api import BotMessage, LocalBotApi
 
 CONSOLE_USER_ID = 1
-OUTPUT_DIR = Path(__file__).resolve().parent.parent / "var" / "console"
 _BUTTON = re.compile(r"^b(\d+)$")
+QUIET_SECONDS = 1.5
+DRAIN_LIMIT_SECONDS = 60.0
 
 
 class ConsoleChat:
     """Bridges a text stream pair and the local Bot API."""
 
-    def __init__(self, api: LocalBotApi, *, stdin: TextIO, stdout: TextIO, output_dir: Path = OUTPUT_DIR) -> None:
+    def __init__(self, api: LocalBotApi, *, stdin: TextIO, stdout: TextIO, output_dir: Path) -> None:
         self.api, self.stdin, self.stdout, self.output_dir = api, stdin, stdout, output_dir
         self._buttons: dict[int, tuple[BotMessage, str]] = {}
         self._button_numbers = itertools.count(1)
@@ -70,10 +71,23 @@ class ConsoleChat:
         self.api.send_text(text, user_id=CONSOLE_USER_ID)
 
     async def run(self) -> None:
-        """Read lines until end of input."""
+        """Read lines until end of input, then let the bot finish answering."""
         self._write("SignalTracker console. Type /help; /subscribe to see signals live; Ctrl-D quits.")
         while True:
             line = await asyncio.to_thread(self.stdin.readline)
             if not line:
-                return
+                break
             self.handle_line(line)
+        await self._finish_answers()
+
+    async def _finish_answers(self) -> None:
+        """Wait (at most :data:`DRAIN_LIMIT_SECONDS`) until every typed line was picked up and the bot is quiet."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_LIMIT_SECONDS
+        quiet_since, seen = loop.time(), self.api.activity
+        while loop.time() < deadline:
+            await asyncio.sleep(0.1)
+            if self.api.activity != seen or self.api.pending_updates:
+                quiet_since, seen = loop.time(), self.api.activity
+            elif loop.time() - quiet_since >= QUIET_SECONDS:
+                return

@@ -18,6 +18,7 @@ import itertools
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,8 @@ BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "SignalTracker", "us
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
+KEEP_MESSAGES = 500  # the newest messages are kept (editable, inspectable); older ones are dropped
+KEEP_CALLS = 5000
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -118,8 +120,9 @@ class LocalBotApi(BaseRequest):
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
         self._arrived = asyncio.Event()
-        self.messages: list[BotMessage] = []
-        self.calls: list[ApiCall] = []
+        self.messages: deque[BotMessage] = deque(maxlen=KEEP_MESSAGES)
+        self.calls: deque[ApiCall] = deque(maxlen=KEEP_CALLS)
+        self._activity = 0
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
 
@@ -140,6 +143,7 @@ class LocalBotApi(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = dict(request_data.multipart_data) if request_data and request_data.contains_files else {}
+        self._activity += api_method != "getUpdates"
         handler = getattr(self, f"_api_{api_method}", None)
         if handler is None:
             self.calls.append(ApiCall(api_method, params, time.monotonic(), 404))
@@ -214,6 +218,16 @@ class LocalBotApi(BaseRequest):
                  "message": self._message_json(message), "chat_instance": f"ci{message.chat_id}",
                  "data": callback_data}
         return self._push({"callback_query": query})
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by a ``getUpdates`` offset."""
+        return len(self._updates)
+
+    @property
+    def activity(self) -> int:
+        """A counter that moves with every request other than ``getUpdates``."""
+        return self._activity
 
     async def wait_for(self, predicate: Callable[[BotMessage], bool], timeout: float = 10.0) -> BotMessage:
         """The first sent message matching ``predicate``, waiting up to ``timeout`` seconds."""
