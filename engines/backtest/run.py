@@ -79,7 +79,7 @@ def prepare(history: History, params: StrategyParams, start: pd.Timestamp, end: 
         resolved, missing = pair_candidates(pair, found[pair.pair], params, schedule)
         candidates += resolved
         dropped += missing
-        if given_views is None and engine != "micro":
+        if given_views is None:
             views += macro_views(pair, params, start, end)
         if progress:
             progress(f"{pair.pair}: {len(found[pair.pair])} signals ({n}/{len(history.pairs)} pairs)")

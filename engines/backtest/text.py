@@ -13,7 +13,7 @@ def _money(value: float) -> str:
 
 
 def _pf(value: float | None) -> str:
-    return "n/a (no losses)" if value is None else f"{value:.2f}"
+    return "n/a (no losing trades)" if value is None else f"{value:.2f}"
 
 
 def _rows(rows: list[tuple[str, str]]) -> list[str]:
