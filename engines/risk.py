@@ -136,7 +136,7 @@ class RiskBook:
         position = self.position(pair, engine)
         if position is None:
             raise InvalidInput(f"no open {engine} position on {pair}")
-        self.state.positions.remove(position)
+        self.state.positions = [p for p in self.state.positions if p is not position]
         if engine == "SCALP":
             self.state.cooldown_until[pair] = now + timedelta(minutes=self.params.cooldown)
         return position

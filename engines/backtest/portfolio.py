@@ -12,6 +12,7 @@ notional (positive = paid); net = gross - fees - funding.
 from __future__ import annotations
 
 import heapq
+from datetime import datetime
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -99,21 +100,21 @@ def simulate(candidates: list[Candidate], views: list[MacroView], params: Strate
     book = RiskBook(params, leverage=costs.leverage, margin_fraction=costs.margin_fraction,
                     macro_conflict_rule=macro_conflict_rule)
     views = sorted(views, key=lambda v: v.time)
-    open_heap: list[tuple[pd.Timestamp, int, Trade]] = []
+    open_heap: list[tuple[datetime, int, Trade]] = []
     trades: list[Trade] = []
     equity, next_view = costs.capital, 0
     for seq, candidate in enumerate(sorted(candidates, key=lambda c: c.sort_key)):
-        now = candidate.entry_time
+        now = candidate.entry_time.to_pydatetime()
         while open_heap and open_heap[0][0] <= now:
             equity += _settle(heapq.heappop(open_heap)[2], book, trades)
         while next_view < len(views) and views[next_view].time <= now:
             book.note_macro(views[next_view])
             next_view += 1
         macro_open = book.position(candidate.signal.pair, "MACRO") is not None
-        verdict = book.admit(candidate.signal, now.to_pydatetime(), equity)
+        verdict = book.admit(candidate.signal, now, equity)
         if verdict.accepted:
             trade = close_trade(candidate, verdict, macro_open, costs)
-            heapq.heappush(open_heap, (trade.exit_time, seq, trade))
+            heapq.heappush(open_heap, (trade.exit_time.to_pydatetime(), seq, trade))
     while open_heap:
         equity += _settle(heapq.heappop(open_heap)[2], book, trades)
     state = book.state

@@ -118,8 +118,7 @@ def window_candidates(candidates: list[Candidate], start: pd.Timestamp, end: pd.
 def quick_run(prepared: Prepared, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
               costs: Costs = Costs()) -> PortfolioRun:
     """Only the main pass, on the candidates decided in ``[start, end)`` (for sweeps)."""
-    views = [v for v in prepared.views if v.time < end]
-    return simulate(window_candidates(prepared.candidates, start, end), views, params, costs)
+    return simulate(window_candidates(prepared.candidates, start, end), prepared.views, params, costs)
 
 
 __all__ = ["BacktestRequest", "Prepared", "prepare", "run_backtest", "quick_run"]
