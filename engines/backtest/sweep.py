@@ -11,6 +11,9 @@ Walk-forward (``folds > 0``): the window is cut into a training span followed by
 spans of equal length L, with training length T = L x split / (1 - split) and T + folds x L =
 window; fold i trains on [start + iL, start + iL + T) and tests on the next L.
 
+Beside each out-of-sample result: the random-entry baseline (same count, sides, pairs and TP/SL
+distances as that combination's out-of-sample signals, seeded), through the same rules.
+
 Signals are cached per engine: MICRO signals depend on the non-MACRO parameters, MACRO signals
 and decisions only on ``trend_lookback`` and the ``macro_*`` parameters.
 """
@@ -23,12 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
 from engines.backtest.history import History
 from engines.backtest.portfolio import Costs
-from engines.backtest.run import Prepared, prepare, quick_run
+from engines.backtest.baseline import random_signals
+from engines.backtest.candidates import pair_candidates
+from engines.backtest.portfolio import simulate
+from engines.backtest.run import BASELINE_SEED, Prepared, prepare, quick_run, window_candidates
 from engines.backtest.signals import macro_views, pair_signals
 from engines.backtest.stats import drawdown, profit_factor, win_rate
 from engines.errors import InvalidInput
@@ -136,6 +143,7 @@ class SweepReport(BaseModel):
     base: ComboResult
     walk_forward: list[FoldResult]
     walk_forward_out_of_sample: dict[str, Any] | None
+    baseline_out_of_sample: dict[str, WindowStats]
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -173,12 +181,31 @@ class SignalCache:
 
 def window_stats(prepared: Prepared, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
                  costs: Costs) -> WindowStats:
-    trades = quick_run(prepared, params, start, end, costs).trades
+    return trade_stats(quick_run(prepared, params, start, end, costs).trades, start, end, costs)
+
+
+def trade_stats(trades, start: pd.Timestamp, end: pd.Timestamp, costs: Costs) -> WindowStats:
     pnls = [t.pnl for t in trades]
     days = (end - start) / pd.Timedelta(days=1)
     return WindowStats(start=start.isoformat(), end=end.isoformat(), trades=len(trades), win_rate=win_rate(pnls),
                        profit_factor=profit_factor(pnls), net_pnl=sum(pnls), avg_daily_pnl=sum(pnls) / days,
                        max_drawdown_pct=drawdown(pnls, costs.capital)[1])
+
+
+def baseline_stats(request: SweepRequest, changes: dict[str, Any], cache: SignalCache,
+                   seed: int = BASELINE_SEED) -> WindowStats:
+    """Random-entry twins of a combination's out-of-sample signals, through the same rules."""
+    params = request.base.with_changes(**changes)
+    signals, views = cache.get(params)
+    cut, end = request.split_time(), request.end
+    rng = np.random.default_rng(seed)
+    candidates = []
+    for pair in request.history.pairs:
+        inside = [s for s in signals[pair.pair] if cut <= pd.Timestamp(s.timestamp) < end]
+        twins = sorted(random_signals(pair, inside, cut, end, rng), key=lambda s: s.timestamp)
+        candidates += pair_candidates(pair, twins, params, pair.funding_schedule)[0]
+    trades = simulate(window_candidates(candidates, cut, end), views, params, request.costs).trades
+    return trade_stats(trades, cut, end, request.costs)
 
 
 def evaluate_combo(request: SweepRequest, changes: dict[str, Any], cache: SignalCache) -> ComboResult:
@@ -219,11 +246,15 @@ def run_sweep(request: SweepRequest, progress: Callable[[str], None] | None = No
                 progress(f"combination {n}/{len(combos)}: {changes}")
     base = evaluate_combo(request, {}, cache)
     folds = walk_forward(request, results, base)
+    best = choose(results, lambda r: r.in_sample, request.min_trades)
+    baselines = {"base": baseline_stats(request, {}, cache)}
+    if best is not None:
+        baselines["best"] = baseline_stats(request, best.changes, cache)
     return SweepReport(
         objective=OBJECTIVE.format(min_trades=request.min_trades), split=request.split,
         split_time=request.split_time().isoformat(), grid={k: list(v) for k, v in request.grid.items()},
-        combos=results, best=choose(results, lambda r: r.in_sample, request.min_trades), base=base,
-        walk_forward=folds, walk_forward_out_of_sample=pooled(folds))
+        combos=results, best=best, base=base, walk_forward=folds, walk_forward_out_of_sample=pooled(folds),
+        baseline_out_of_sample=baselines)
 
 
 def walk_forward(request: SweepRequest, results: list[ComboResult], base: ComboResult) -> list[FoldResult]:

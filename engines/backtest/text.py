@@ -108,9 +108,12 @@ def render_sweep(r) -> str:
     else:
         lines += [f"Chosen on in-sample: {r.best.changes}",
                   f"  in-sample      {_stats_line(r.best.in_sample)}",
-                  f"  out-of-sample  {_stats_line(r.best.out_of_sample)}"]
+                  f"  out-of-sample  {_stats_line(r.best.out_of_sample)}",
+                  f"  random entries {_stats_line(r.baseline_out_of_sample['best'])}"]
     lines += ["Base parameters", f"  in-sample      {_stats_line(r.base.in_sample)}",
-              f"  out-of-sample  {_stats_line(r.base.out_of_sample)}", "", "All combinations (in-sample | out-of-sample)"]
+              f"  out-of-sample  {_stats_line(r.base.out_of_sample)}",
+              f"  random entries {_stats_line(r.baseline_out_of_sample['base'])}",
+              "", "All combinations (in-sample | out-of-sample)"]
     for c in r.combos:
         lines.append(f"  {c.changes}\n    IS  {_stats_line(c.in_sample)}\n    OOS {_stats_line(c.out_of_sample)}")
     if r.walk_forward:

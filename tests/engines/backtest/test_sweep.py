@@ -91,3 +91,10 @@ def test_ray_executor_matches_local(history):
     finally:
         ray.shutdown()
     assert remote.combos == local.combos
+
+
+def test_random_baseline_sits_beside_the_out_of_sample_results(report):
+    base = report.baseline_out_of_sample["base"]
+    assert set(report.baseline_out_of_sample) == {"base", "best"}
+    assert (base.start, base.end) == (report.split_time, END.isoformat())
+    assert "random entries" in report.to_text()
