@@ -68,12 +68,13 @@ def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestam
     if last <= first:
         return []
     arrays = scan_arrays(CandleArrays.of(h1.iloc[:last]), params, max(0, first - 1))
+    times = close_times.iloc[first:last].dt.to_pydatetime()
     views = []
-    for t in range(first, last):
+    for t, time in zip(range(first, last), times):
         ready = t >= params.trend_lookback - 1 and np.isfinite(arrays.confidence[t])
-        views.append(MacroView(pair=history.pair, side=side_of_slope(_hourly_slope(arrays, t, history.tick)) if ready else None,
-                               confidence=int(arrays.confidence[t]) if ready else 0,
-                               time=close_times.iloc[t].to_pydatetime()))
+        side = side_of_slope(_hourly_slope(arrays, t, history.tick)) if ready else None
+        views.append(MacroView.model_construct(pair=history.pair, side=side,
+                                               confidence=int(arrays.confidence[t]) if ready else 0, time=time))
     return views
 
 
