@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from engines.backtest.funding import FundingSchedule, funding_schedule
-from engines.candles import resample, validate_candles
+from engines.candles import resample, timeframe_delta, validate_candles
 from engines.errors import DataUnavailable, InvalidInput
 from engines.execution import MinuteBars
 from engines.ticks import infer_tick
@@ -44,6 +45,12 @@ class PairHistory:
     @property
     def first(self) -> pd.Timestamp:
         return self.m1["timestamp"].iloc[0]
+
+    @cached_property
+    def close_times(self) -> dict[str, np.ndarray]:
+        """Close times (ns) of the 15m and 1h candles, for window cuts."""
+        return {tf: (frame["timestamp"] + timeframe_delta(tf)).dt.as_unit("ns").astype("int64").to_numpy()
+                for tf, frame in (("15m", self.m15), ("1h", self.h1))}
 
     @cached_property
     def funding_schedule(self) -> FundingSchedule:

@@ -22,7 +22,7 @@ from engines.risk import MacroView, side_of_slope
 from engines.trend import trend_from_fit
 
 EngineChoice = Literal["micro", "macro", "all"]
-HOUR, M15 = timeframe_delta("1h"), timeframe_delta("15m")
+HOUR = timeframe_delta("1h")
 
 
 def pair_signals(history: PairHistory, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
@@ -34,25 +34,21 @@ def pair_signals(history: PairHistory, params: StrategyParams, start: pd.Timesta
     the history's frames, which were validated once when the history was built (sweeps call this a lot).
     """
     signals: list[Signal] = []
+    closes = history.close_times
     if engine in ("micro", "all"):
-        m15 = _until(history.m15, M15, end)
+        m15 = history.m15.iloc[: _count_until(closes["15m"], end)]
         if len(m15):
-            signals += scalp_signals(m15, history.pair, params, history.tick, _first_closing(m15, M15, start))
+            signals += scalp_signals(m15, history.pair, params, history.tick, _count_until(closes["15m"], start, True))
     if engine in ("macro", "all"):
-        h1 = _until(history.h1, HOUR, end)
+        h1 = history.h1.iloc[: _count_until(closes["1h"], end)]
         if len(h1):
-            signals += macro_signals(h1, history.pair, params, history.tick, _first_closing(h1, HOUR, start))
+            signals += macro_signals(h1, history.pair, params, history.tick, _count_until(closes["1h"], start, True))
     return sorted(signals, key=lambda s: (s.timestamp, s.type))
 
 
-def _until(candles: pd.DataFrame, step: pd.Timedelta, end: pd.Timestamp) -> pd.DataFrame:
-    """Candles closing at or before ``end``."""
-    return candles.iloc[: int((candles["timestamp"] + step).searchsorted(end, side="right"))]
-
-
-def _first_closing(candles: pd.DataFrame, step: pd.Timedelta, start: pd.Timestamp) -> int:
-    """Index of the first candle closing at or after ``start``."""
-    return int((candles["timestamp"] + step).searchsorted(start, side="left"))
+def _count_until(close_ns: np.ndarray, time: pd.Timestamp, before: bool = False) -> int:
+    """How many candles close at or before ``time`` (strictly before it with ``before``)."""
+    return int(np.searchsorted(close_ns, time.value, side="left" if before else "right"))
 
 
 def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp) -> list[MacroView]:
