@@ -14,8 +14,8 @@ window; fold i trains on [start + iL, start + iL + T) and tests on the next L.
 Beside each out-of-sample result: the random-entry baseline (same count, sides, pairs and TP/SL
 distances as that combination's out-of-sample signals, seeded), through the same rules.
 
-Signals are cached per engine: MICRO signals depend on the non-MACRO parameters, MACRO signals
-and decisions only on ``trend_lookback`` and the ``macro_*`` parameters.
+Signals are cached per engine: MICRO signals (and their exits) depend on the non-MACRO parameters,
+MACRO signals, exits and decisions only on ``trend_lookback`` and the ``macro_*`` parameters.
 """
 
 from __future__ import annotations
@@ -30,13 +30,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from engines.backtest.history import History
-from engines.backtest.portfolio import Costs
 from engines.backtest.baseline import random_signals
 from engines.backtest.candidates import pair_candidates
-from engines.backtest.portfolio import simulate
+from engines.backtest.history import History
+from engines.backtest.portfolio import Costs, simulate
 from engines.backtest.run import BASELINE_SEED, Prepared, prepare, quick_run, window_candidates
-from engines.backtest.signals import macro_views, pair_signals
+from engines.backtest.signals import pair_signals
 from engines.backtest.stats import drawdown, profit_factor, win_rate
 from engines.errors import InvalidInput
 from engines.models import Signal
@@ -155,28 +154,32 @@ class SweepReport(BaseModel):
 
 
 class SignalCache:
-    """MICRO and MACRO signals (and MACRO decisions) of a window, per engine-relevant parameters."""
+    """Signals, resolved candidates and MACRO decisions of a window, per engine-relevant parameters."""
 
     def __init__(self, history: History, start: pd.Timestamp, end: pd.Timestamp) -> None:
         self.history, self.start, self.end = history, start, end
-        self._micro: dict[tuple, dict[str, list[Signal]]] = {}
-        self._macro: dict[tuple, tuple[dict[str, list[Signal]], list[MacroView]]] = {}
+        self._parts: dict[tuple, Prepared] = {}
+
+    def prepared(self, params: StrategyParams) -> Prepared:
+        """Everything ``prepare`` would return for ``params``, reusing each engine's part when it can."""
+        micro, macro = self._part(params, "micro"), self._part(params, "macro")
+        signals = {pair: sorted(micro.signals[pair] + macro.signals[pair], key=lambda s: (s.timestamp, s.type))
+                   for pair in micro.signals}
+        return Prepared(signals, micro.candidates + macro.candidates, macro.views,
+                        micro.no_entry_candle + macro.no_entry_candle, macro.funding_sources)
 
     def get(self, params: StrategyParams) -> tuple[dict[str, list[Signal]], list[MacroView]]:
-        dump = params.model_dump()
-        keys = macro_keys()
-        micro_key = tuple((k, v) for k, v in dump.items() if k not in keys)
-        macro_key = tuple((k, dump[k]) for k in keys)
-        if micro_key not in self._micro:
-            self._micro[micro_key] = {p.pair: pair_signals(p, params, self.start, self.end, "micro")
-                                      for p in self.history.pairs}
-        if macro_key not in self._macro:
-            self._macro[macro_key] = (
-                {p.pair: pair_signals(p, params, self.start, self.end, "macro") for p in self.history.pairs},
-                [v for p in self.history.pairs for v in macro_views(p, params, self.start, self.end)])
-        micro, (macro, views) = self._micro[micro_key], self._macro[macro_key]
-        merged = {pair: sorted(micro[pair] + macro[pair], key=lambda s: (s.timestamp, s.type)) for pair in micro}
-        return merged, views
+        prepared = self.prepared(params)
+        return prepared.signals, prepared.views
+
+    def _part(self, params: StrategyParams, engine: str) -> Prepared:
+        dump, keys = params.model_dump(), macro_keys()
+        key = (engine, *((k, v) for k, v in dump.items() if (k in keys) == (engine == "macro")))
+        if key not in self._parts:
+            signals = {p.pair: pair_signals(p, params, self.start, self.end, engine) for p in self.history.pairs}
+            views = None if engine == "macro" else []
+            self._parts[key] = prepare(self.history, params, self.start, self.end, engine, signals=signals, views=views)
+        return self._parts[key]
 
 
 def window_stats(prepared: Prepared, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
@@ -210,8 +213,7 @@ def baseline_stats(request: SweepRequest, changes: dict[str, Any], cache: Signal
 
 def evaluate_combo(request: SweepRequest, changes: dict[str, Any], cache: SignalCache) -> ComboResult:
     params = request.base.with_changes(**changes)
-    signals, views = cache.get(params)
-    prepared = prepare(request.history, params, request.start, request.end, signals=signals, views=views)
+    prepared = cache.prepared(params)
     cut = request.split_time()
     folds = [(window_stats(prepared, params, *train, request.costs), window_stats(prepared, params, *test, request.costs))
              for train, test in request.fold_windows()]

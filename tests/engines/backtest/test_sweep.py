@@ -62,15 +62,15 @@ def test_nothing_is_chosen_when_no_combination_has_enough_trades(history):
     assert "No combination" in report.to_text()
 
 
-def test_cached_signals_equal_a_fresh_scan(history):
+def test_cached_signals_and_exits_equal_a_fresh_run(history):
     cache = SignalCache(history, START, END)
     for changes in ({"tolerance": 0.2, "trend_lookback": 150}, {"tolerance": 0.3, "trend_lookback": 150},
                     {"tolerance": 0.3, "trend_lookback": 250}):
         params = DEFAULT_PARAMS.with_changes(**changes)
-        signals, views = cache.get(params)
-        fresh = prepare(history, params, START, END)
-        assert {p: [s.key for s in v] for p, v in signals.items()} == {p: [s.key for s in v] for p, v in fresh.signals.items()}
-        assert views == fresh.views
+        cached, fresh = cache.prepared(params), prepare(history, params, START, END)
+        assert {p: [s.key for s in v] for p, v in cached.signals.items()} == {p: [s.key for s in v] for p, v in fresh.signals.items()}
+        assert cached.views == fresh.views
+        assert sorted(cached.candidates, key=lambda c: c.sort_key) == sorted(fresh.candidates, key=lambda c: c.sort_key)
 
 
 def test_bad_sweep_input_names_the_problem(history):
