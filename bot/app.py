@@ -108,8 +108,11 @@ async def running(app: Application) -> AsyncIterator[Application]:
 
 
 async def _stop(app: Application, service: BotService) -> None:
-    with contextlib.suppress(Exception):
+    try:
         await service.feed.stop()
+    except Exception:  # noqa: BLE001 - shutdown goes on whatever the feed did
+        logger.exception("the market feed did not stop cleanly")
+    await app.bot_data["broadcaster"].drain()
     if app.updater and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -41,6 +41,28 @@ class Broadcaster:
 
     def __init__(self, bot: Bot, service: BotService, channels: tuple[int | str, ...]) -> None:
         self.bot, self.service, self.channels = bot, service, channels
+        self._inflight: dict[str, asyncio.Task[dict[int | str, str]]] = {}
+
+    def start(self, signal: Signal, chart: Callable[[], bytes]) -> asyncio.Task[dict[int | str, str]]:
+        """Broadcast in the background (flood control may hold messages for minutes); returns the task."""
+        task = asyncio.get_running_loop().create_task(self.broadcast(signal, chart), name=f"broadcast {signal.key}")
+        self._inflight[signal.key] = task
+        task.add_done_callback(lambda done: self._finished(signal.key, done))
+        return task
+
+    def _finished(self, key: str, task: asyncio.Task[dict[int | str, str]]) -> None:
+        self._inflight.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("broadcast of %s failed", key, exc_info=task.exception())
+
+    @property
+    def queued(self) -> int:
+        return len(self._inflight)
+
+    async def drain(self) -> None:
+        """Wait for every background broadcast (shutdown, tests)."""
+        while self._inflight:
+            await asyncio.gather(*self._inflight.values(), return_exceptions=True)
 
     def targets(self, signal: Signal) -> list[int | str]:
         chats: list[int | str] = list(self.channels)
@@ -87,6 +109,8 @@ class Broadcaster:
     async def announce_close(self, position: PaperPosition) -> None:
         """Post the result as a reply to the original signal message in each chat that got it."""
         text = render.position_closed(position)
+        if position.key in self._inflight:  # the signal itself is still on its way
+            await asyncio.gather(self._inflight[position.key], return_exceptions=True)
         deliveries = self.service.journal.deliveries(position.key)
         await asyncio.gather(*(self._reply(d.chat_id, d.message_id, text) for d in deliveries))
 

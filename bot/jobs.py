@@ -9,6 +9,8 @@
 - Every closed 1m candle of a pair with open positions runs the position monitor: entries fill,
   TP/SL/time stops resolve on 1m candles, funding announced by the feed is charged once its
   settlement time has passed. Closed positions are announced as replies to their signal.
+- Broadcasts run as background tasks: Telegram's flood limits (20 messages a minute in a group
+  or channel) may hold them for minutes, and that must not hold up decisions or the monitor.
 """
 
 from __future__ import annotations
@@ -146,9 +148,8 @@ class MarketJobs:
         if not admission.opened:
             return f"{signal.key}: not traded ({admission.reason})"
         levels = getattr(result, "levels", ())
-        outcomes = await self.broadcaster.broadcast(signal, lambda: explain_chart(self.service, signal, levels,
-                                                                                   timeframe))
-        return f"{signal.key}: position opened, sent to {len(outcomes)} chat(s)"
+        self.broadcaster.start(signal, lambda: explain_chart(self.service, signal, levels, timeframe))
+        return f"{signal.key}: position opened, broadcast queued"
 
     async def _monitor(self, candle: ClosedCandle) -> None:
         """Position monitor for one pair on a closed 1m candle."""
@@ -157,9 +158,9 @@ class MarketJobs:
         for update in due:
             self.service.paper.charge_funding(update.pair, update.rate, update.next_funding_time.to_pydatetime())
             pending.remove(update)
-        if not any(p.signal.pair == candle.pair for p in self.service.paper.open_positions()):
+        if not self.service.paper.has_open(candle.pair):
             return
-        for position in self.service.on_minute(candle.pair, candle.close_time):
+        for position in self.service.on_minute(candle):
             await self.broadcaster.announce_close(position)
 
 

@@ -2,8 +2,8 @@
 
 Same rules as the backtester: the entry fills at the open of the first 1m candle that opens at or
 after the decision candle's close; TP, SL and the time stop are resolved by
-:func:`engines.execution.resolve_exits` on the 1m candles since the entry (both touched in one
-minute counts as SL); funding is charged at the pair's funding instants on the entry notional
+:func:`engines.execution.resolve_exits`, one closed 1m candle at a time from the entry candle on
+(both touched in one minute counts as SL); funding is charged at the pair's funding instants on the entry notional
 (positive rate: longs pay). Fees are the backtester's ``FEE_RATE`` of the notional on each side; the
 account starts with the backtester's ``CAPITAL``.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from engines.backtest.portfolio import CAPITAL as STARTING_EQUITY, FEE_RATE
 from engines.errors import InvalidInput
-from engines.execution import EXIT_REASONS, END_OF_DATA, MinuteBars, resolve_exits
+from engines.execution import END_OF_DATA, EXIT_REASONS, MINUTE_NS, MinuteBars, resolve_exits
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.risk import MacroView, RiskBook, RiskState, Verdict
@@ -31,6 +31,16 @@ from storage import StateStore
 
 POSITIONS, RISK = "positions", "risk"
 Status = Literal["pending", "open", "closed"]
+
+
+class MinuteCandle(Protocol):
+    """A closed 1m candle (``market.feed.ClosedCandle`` fits)."""
+
+    timestamp: pd.Timestamp
+    open: float
+    high: float
+    low: float
+    close: float
 
 
 class PaperPosition(BaseModel):
@@ -49,6 +59,7 @@ class PaperPosition(BaseModel):
     exit_reason: str | None = None
     same_candle: bool = False
     funding_paid: float = 0.0
+    funded_until: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -81,25 +92,30 @@ class PaperBook:
         self._store, self._params = store, params
         saved = store.get(RISK, "book")
         self._risk_state = RiskState.model_validate(saved) if saved else RiskState()
+        self._positions = {key: PaperPosition.model_validate(doc) for key, doc in store.items(POSITIONS)}
 
     def _risk(self) -> RiskBook:
         return RiskBook(self._params(), self._risk_state)
 
     def _save(self, position: PaperPosition) -> None:
+        """Write through: the store is the record, the dictionary answers reads."""
         self._store.put(POSITIONS, position.key, position.model_dump(mode="json"))
+        self._positions[position.key] = position
 
     def _save_risk(self) -> None:
         self._store.put(RISK, "book", self._risk_state.model_dump(mode="json"))
 
     def positions(self) -> list[PaperPosition]:
-        return [PaperPosition.model_validate(doc) for doc in self._store.all(POSITIONS)]
+        return list(self._positions.values())
 
     def open_positions(self) -> list[PaperPosition]:
         return [p for p in self.positions() if p.status != "closed"]
 
     def get(self, key: str) -> PaperPosition | None:
-        doc = self._store.get(POSITIONS, key)
-        return None if doc is None else PaperPosition.model_validate(doc)
+        return self._positions.get(key)
+
+    def has_open(self, pair: str) -> bool:
+        return any(p.signal.pair == pair and p.status != "closed" for p in self._positions.values())
 
     @property
     def equity(self) -> float:
@@ -110,8 +126,12 @@ class PaperBook:
         return dict(self._risk_state.rejections)
 
     def note_macro(self, view: MacroView) -> None:
+        """Remember MACRO's latest view for the bias rule; persisted with the next position change.
+
+        Not written on its own: it changes every hour on every pair, and the next 1h close
+        restores it after a restart anyway.
+        """
         self._risk().note_macro(view)
-        self._save_risk()
 
     def admit(self, signal: Signal, now: datetime) -> Verdict:
         """Ask the risk book; an accepted signal becomes a pending position."""
@@ -124,36 +144,34 @@ class PaperBook:
                                      halved=verdict.reason == "halved", due_at=held.due_at))
         return verdict
 
-    def on_minute(self, pair: str, candles_1m: pd.DataFrame) -> list[PaperPosition]:
-        """Fill and resolve ``pair``'s positions on its buffered 1m candles; returns those that closed."""
+    def on_candle(self, pair: str, candle: MinuteCandle) -> list[PaperPosition]:
+        """Fill and resolve ``pair``'s positions on one closed 1m candle; returns those that closed.
+
+        Candles must come in order. Each candle is resolved on its own with
+        :func:`engines.execution.resolve_exits` (a position that reached this candle was open
+        through the previous ones), which is exactly the backtester's candle-by-candle rule.
+        """
         closed = []
-        if candles_1m.empty:
-            return closed
-        bars = MinuteBars.from_frame(candles_1m)
         for position in [p for p in self.open_positions() if p.signal.pair == pair]:
-            position = self._fill(position, bars) if position.status == "pending" else position
-            if position.status == "open" and (done := self._resolve(position, bars)) is not None:
+            if position.status == "pending":
+                if candle.timestamp < pd.Timestamp(position.signal.timestamp):
+                    continue
+                position = position.model_copy(update={"status": "open", "entry_price": candle.open,
+                                                       "entry_time": candle.timestamp.to_pydatetime()})
+                self._save(position)
+            if candle.timestamp < pd.Timestamp(position.entry_time):
+                continue
+            if (done := self._resolve(position, candle)) is not None:
                 closed.append(done)
         return closed
 
-    def _fill(self, position: PaperPosition, bars: MinuteBars) -> PaperPosition:
-        start = pd.Timestamp(position.signal.timestamp).as_unit("ns").value
-        index = int(np.searchsorted(bars.times, start))
-        if index >= len(bars.times):
-            return position
-        filled = position.model_copy(update={"status": "open", "entry_price": float(bars.open[index]),
-                                             "entry_time": pd.Timestamp(int(bars.times[index]), tz="UTC")})
-        self._save(filled)
-        return filled
-
-    def _resolve(self, position: PaperPosition, bars: MinuteBars) -> PaperPosition | None:
-        entry_ns = pd.Timestamp(position.entry_time).as_unit("ns").value
-        start = int(np.searchsorted(bars.times, entry_ns))
-        if start >= len(bars.times):
-            return None
-        hold = (pd.Timestamp(position.due_at).as_unit("ns").value - int(bars.times[start])) // 60_000_000_000
-        exits = resolve_exits(bars, np.array([start]), np.array([position.direction > 0]),
-                              np.array([position.signal.tp]), np.array([position.signal.sl]), np.array([max(hold, 0)]))
+    def _resolve(self, position: PaperPosition, candle: MinuteCandle) -> PaperPosition | None:
+        start_ns = candle.timestamp.as_unit("ns").value
+        bars = MinuteBars(np.array([start_ns], dtype=np.int64), np.array([candle.open]), np.array([candle.high]),
+                          np.array([candle.low]), np.array([candle.close]))
+        hold = max((pd.Timestamp(position.due_at).as_unit("ns").value - start_ns) // MINUTE_NS, 0)
+        exits = resolve_exits(bars, np.array([0]), np.array([position.direction > 0]),
+                              np.array([position.signal.tp]), np.array([position.signal.sl]), np.array([hold]))
         if int(exits.reason[0]) == END_OF_DATA:
             return None
         return self._finish(position, float(exits.exit_price[0]), pd.Timestamp(int(exits.exit_time[0]), tz="UTC"),
@@ -174,8 +192,10 @@ class PaperBook:
         for position in self.open_positions():
             if position.signal.pair != pair or position.entry_time is None or position.entry_time >= at:
                 continue
+            if position.funded_until is not None and position.funded_until >= at:
+                continue  # already charged (a replay that started over)
             paid = position.funding_paid + position.direction * rate * position.notional
-            position = position.model_copy(update={"funding_paid": paid})
+            position = position.model_copy(update={"funding_paid": paid, "funded_until": at})
             self._save(position)
             charged.append(position)
         return charged

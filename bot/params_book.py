@@ -49,6 +49,7 @@ class ParamsBook:
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
+        self._current: ParamsVersion | None = None
         if self._store.get(STATE, "current") is None:
             self._write(ParamsVersion(1, DEFAULT_PARAMS, None, "defaults", datetime(1970, 1, 1, tzinfo=timezone.utc)))
             self._store.put(STATE, "current", {"version": 1})
@@ -67,7 +68,13 @@ class ParamsBook:
                              doc["changed_by"], datetime.fromisoformat(doc["changed_at"]))
 
     def current(self) -> ParamsVersion:
-        return self._read(int(self._store.get(STATE, "current")["version"]))
+        if self._current is None:
+            self._current = self._read(int(self._store.get(STATE, "current")["version"]))
+        return self._current
+
+    def _point_at(self, version: ParamsVersion) -> None:
+        self._store.put(STATE, "current", {"version": version.version})
+        self._current = version
 
     @property
     def params(self) -> StrategyParams:
@@ -82,7 +89,7 @@ class ParamsBook:
         number = max(int(key) for key, _ in self._store.items(VERSIONS)) + 1
         version = ParamsVersion(number, params, current.version, who, when)
         self._write(version)
-        self._store.put(STATE, "current", {"version": number})
+        self._point_at(version)
         self._audit("tune", who, when, current.version, number, changes)
         return version
 
@@ -92,7 +99,7 @@ class ParamsBook:
         if current.parent is None:
             raise InvalidInput("nothing to roll back: these are the original parameters (version 1)")
         previous = self._read(current.parent)
-        self._store.put(STATE, "current", {"version": previous.version})
+        self._point_at(previous)
         changes = diff(current.params, previous.params)
         self._audit("rollback", who, when, current.version, previous.version, changes)
         return previous, changes

@@ -30,7 +30,7 @@ from engines.macro import MacroDecision
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.risk import MacroView, side_of_slope
-from market.feed import MarketFeed
+from market.feed import ClosedCandle, MarketFeed
 from storage import StateStore
 
 CHART_EXTRA_CANDLES = 24
@@ -134,10 +134,9 @@ class BotService:
         self.journal.record(signal, decided_at=decided_at, opened=verdict.accepted, note=verdict.reason)
         return Admission(True, verdict.accepted, verdict.reason, decided_at)
 
-    def on_minute(self, pair: str, until: pd.Timestamp) -> list[PaperPosition]:
-        """Resolve ``pair``'s positions on its 1m candles closed by ``until``; closed ones are journaled."""
-        candles = self.feed.candles(pair, "1m")
-        closed = self.paper.on_minute(pair, candles[candles["timestamp"] + pd.Timedelta(minutes=1) <= until])
+    def on_minute(self, candle: ClosedCandle) -> list[PaperPosition]:
+        """Resolve the candle's pair's positions on it; closed ones get their outcome journaled."""
+        closed = self.paper.on_candle(candle.pair, candle)
         for position in closed:
             self.journal.set_outcome(position.key, position.exit_reason or "", position.pnl_pct(position.exit_price))
         return closed

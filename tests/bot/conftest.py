@@ -86,6 +86,7 @@ class Harness:
         await self.feed.advance(minutes)
         await asyncio.sleep(0)
         await self.until(lambda: self.jobs.backlog == 0, timeout=60)
+        await self.app.bot_data["broadcaster"].drain()
 
 
 @contextlib.asynccontextmanager

@@ -33,18 +33,24 @@ def eth_signal(eth_m1: pd.DataFrame):
     return signal
 
 
-def until(candles: pd.DataFrame, close_time: str) -> pd.DataFrame:
-    return candles[candles["timestamp"] + pd.Timedelta(minutes=1) <= pd.Timestamp(close_time, tz="UTC")]
+def feed(book: PaperBook, candles: pd.DataFrame, start: str, end: str) -> list:
+    """Hand ``book`` the real 1m candles opening in [start, end) one at a time; what closed."""
+    window = candles[(candles["timestamp"] >= pd.Timestamp(start, tz="UTC"))
+                     & (candles["timestamp"] < pd.Timestamp(end, tz="UTC"))]
+    closed = []
+    for row in window.itertuples(index=False):
+        closed += book.on_candle("ETHUSDT", row)
+    return closed
 
 
 def test_admitted_signal_fills_at_the_next_minute_open_and_stops_out(eth_m1: pd.DataFrame, eth_signal) -> None:
     book = PaperBook(MemoryStore(), lambda: DEFAULT_PARAMS)
     verdict = book.admit(eth_signal, DECISION.to_pydatetime())
     assert (verdict.accepted, verdict.margin, verdict.notional) == (True, 20_000.0, 200_000.0)
-    assert book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 05:47")) == []
+    assert feed(book, eth_m1, "2025-05-15 02:50", "2025-05-15 05:47") == []
     [position] = book.open_positions()
     assert (position.status, position.entry_price) == ("open", 2590.07)
-    [closed] = book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 05:48"))
+    [closed] = feed(book, eth_m1, "2025-05-15 05:47", "2025-05-15 06:00")
     assert (closed.exit_reason, closed.exit_price, closed.exit_time) == \
         ("sl", 2564.18, pd.Timestamp("2025-05-15 05:48", tz="UTC"))
     assert closed.realized == pytest.approx((2564.18 - 2590.07) / 2590.07 * 200_000 - 240.0)
@@ -59,19 +65,30 @@ def test_one_macro_position_per_pair(eth_signal) -> None:
     assert book.rejections == {"pair_has_open_macro": 1}
 
 
+def test_time_stop_fills_at_the_open_of_the_due_minute(eth_m1: pd.DataFrame, eth_signal) -> None:
+    params = DEFAULT_PARAMS.with_changes(macro_time_stop=60)
+    book = PaperBook(MemoryStore(), lambda: params)
+    book.admit(eth_signal, DECISION.to_pydatetime())
+    [closed] = feed(book, eth_m1, "2025-05-15 03:00", "2025-05-15 05:00")
+    open_0400 = float(eth_m1.loc[eth_m1["timestamp"] == pd.Timestamp("2025-05-15 04:00", tz="UTC"), "open"].iloc[0])
+    assert (closed.exit_reason, closed.exit_time, closed.exit_price) == \
+        ("time_stop", pd.Timestamp("2025-05-15 04:00", tz="UTC"), open_0400)
+
+
 def test_funding_is_charged_on_the_entry_notional(eth_m1: pd.DataFrame, eth_signal) -> None:
     book = PaperBook(MemoryStore(), lambda: DEFAULT_PARAMS)
     book.admit(eth_signal, DECISION.to_pydatetime())
-    book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 03:01"))
+    feed(book, eth_m1, "2025-05-15 03:00", "2025-05-15 03:01")
     [charged] = book.charge_funding("ETHUSDT", 0.0001, pd.Timestamp("2025-05-15 08:00", tz="UTC").to_pydatetime())
     assert charged.funding_paid == pytest.approx(20.0)  # a long pays 0.01 % of 200,000
+    assert book.charge_funding("ETHUSDT", 0.0001, pd.Timestamp("2025-05-15 08:00", tz="UTC").to_pydatetime()) == []
 
 
 def test_manual_close_and_persistence(tmp_path: Path, eth_m1: pd.DataFrame, eth_signal) -> None:
     with TinyDBStore(tmp_path / "state.json") as store:
         book = PaperBook(store, lambda: DEFAULT_PARAMS)
         book.admit(eth_signal, DECISION.to_pydatetime())
-        book.on_minute("ETHUSDT", until(eth_m1, "2025-05-15 03:01"))
+        feed(book, eth_m1, "2025-05-15 03:00", "2025-05-15 03:01")
     with TinyDBStore(tmp_path / "state.json") as store:
         book = PaperBook(store, lambda: DEFAULT_PARAMS)
         [held] = book.open_positions()
