@@ -25,7 +25,7 @@ from bot.handlers import admin, general, market, subscriptions, trading
 from bot.jobs import attach
 from bot.service import BotService
 from bot.settings import BotSettings
-from engines.errors import DataUnavailable, InvalidInput
+from engines.errors import DataUnavailable, InvalidInput, MarketError
 from market.feed import MarketFeed
 from market.files import list_symbols
 from storage import StateStore, TinyDBStore
@@ -34,6 +34,12 @@ logger = logging.getLogger(__name__)
 CONSOLE_TOKEN = "0:console"
 RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT_SECONDS = 10
+TOP_PAIRS = 25
+
+
+def replay_feed(settings: BotSettings) -> MarketFeed:
+    from market.replay import ReplayFeed
+    return ReplayFeed(settings.replay_data_dir, speed=settings.replay_speed)
 
 
 def make_feed(settings: BotSettings) -> MarketFeed:
@@ -41,22 +47,50 @@ def make_feed(settings: BotSettings) -> MarketFeed:
     if settings.market_source == "bybit":
         try:
             from market.bybit_feed import BybitFeed
+            from market.history import HistoryClient
         except ImportError as e:
             raise InvalidInput("MARKET_SOURCE=bybit is not available in this build; use replay") from e
-        return BybitFeed(ws_url=settings.bybit_ws_url, rest_url=settings.bybit_rest_url)
-    from market.replay import ReplayFeed
-    return ReplayFeed(settings.replay_data_dir, speed=settings.replay_speed)
+        return BybitFeed(settings.bybit_ws_url, HistoryClient("bybit", settings.bybit_rest_url),
+                         fallback_rest=HistoryClient("kraken", settings.kraken_rest_url))
+    return replay_feed(settings)
 
 
-def tracked_pairs(settings: BotSettings) -> list[str]:
+def top_pairs_by_turnover(tickers: list[dict], count: int = TOP_PAIRS) -> list[str]:
+    """The ``count`` USDT perpetuals with the highest 24 h turnover (Bybit ``tickers`` rows)."""
+    usdt = [row for row in tickers if str(row.get("symbol", "")).endswith("USDT")]
+    ranked = sorted(usdt, key=lambda row: float(row.get("turnover24h") or 0), reverse=True)
+    return [row["symbol"] for row in ranked[:count]]
+
+
+async def tracked_pairs(settings: BotSettings, feed: MarketFeed) -> list[str]:
+    """``PAIRS`` if set; else every pair of the replay folder, or Bybit's top 25 by turnover."""
     if settings.pairs:
         return list(settings.pairs)
-    if settings.market_source == "replay":
-        pairs = list_symbols(settings.replay_data_dir, "1m")
-        if not pairs:
-            raise DataUnavailable(f"no 1m candle files in REPLAY_DATA_DIR={settings.replay_data_dir}")
-        return pairs
-    return []
+    if settings.market_source == "bybit" and hasattr(feed, "rest"):
+        return top_pairs_by_turnover(await feed.rest.linear_tickers())
+    pairs = list_symbols(settings.replay_data_dir, "1m")
+    if not pairs:
+        raise DataUnavailable(f"no 1m candle files in REPLAY_DATA_DIR={settings.replay_data_dir}")
+    return pairs
+
+
+async def start_market(app: Application) -> None:
+    """Start the feed; when Bybit cannot be reached, replay the bundled data instead (and say so)."""
+    settings: BotSettings = app.bot_data["settings"]
+    service: BotService = app.bot_data["service"]
+    try:
+        await service.feed.start(await tracked_pairs(settings, service.feed))
+        return
+    except (MarketError, DataUnavailable) as e:
+        if settings.market_source != "bybit":
+            raise
+        logger.warning("Bybit is unreachable (%s); replaying %s instead", e, settings.replay_data_dir)
+        await service.feed.stop()
+    feed = replay_feed(settings)
+    feed.add_listener(app.bot_data["jobs"].on_event)
+    service.feed, service.source = feed, f"replay of {settings.replay_data_dir.name} (Bybit unreachable)"
+    app.bot_data["replay_dir"] = Path(settings.replay_data_dir)
+    await feed.start(list_symbols(settings.replay_data_dir, "1m"))
 
 
 def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateStore | None = None,
@@ -76,7 +110,7 @@ def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateSt
     broadcaster = Broadcaster(app.bot, service, settings.broadcast_chat_ids)
     app.bot_data.update(service=service, broadcaster=broadcaster, admin_ids=set(settings.admin_ids) | set(extra_admins),
                         replay_dir=Path(settings.replay_data_dir) if settings.market_source == "replay" else None,
-                        backtest_lock=asyncio.Lock(), pairs=tracked_pairs(settings))
+                        backtest_lock=asyncio.Lock(), settings=settings)
     app.bot_data["jobs"] = attach(app, service, broadcaster)
     for module in (general, market, trading, admin, subscriptions):
         module.register(app)
@@ -97,7 +131,7 @@ async def running(app: Application) -> AsyncIterator[Application]:
         await publish_commands(app)
         await app.start()
         await app.updater.start_polling(timeout=POLL_TIMEOUT_SECONDS, drop_pending_updates=False)
-        await service.feed.start(app.bot_data["pairs"])
+        await start_market(app)
         for doc in service.journal.unconfirmed():
             logger.warning("delivery of %s to chat %s was interrupted before confirmation; not resent",
                            doc["signal_key"], doc["chat_id"])

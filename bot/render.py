@@ -23,6 +23,7 @@ from engines.params import PARAM_SPECS, StrategyParams, describe_range
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MARK = {True: "✅", False: "▫️"}
+STALE_MINUTES = 5
 
 
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -198,10 +199,12 @@ def status(view: StatusView) -> str:
              f"{view.open_positions} open position(s) · equity {view.equity:,.2f} USDT", "", "<b>Data</b>"]
     for row in view.pairs:
         lag = f"{row.lag_minutes:.0f} min ago" if row.lag_minutes is not None else "no data"
-        state = "🟢" if row.connected and (row.lag_minutes or 0) < 5 else "🟠"
-        lines.append(f"{state} {row.pair}: last 1m close {when(row.last_closed)} ({lag}) {escape(row.note)}")
-    lines += ["", "<b>Jobs</b>"] + [f"{job.name}: {when(job.market_time)} in {job.seconds * 1000:.0f} ms — "
-                                    f"{escape(job.summary)}" for job in view.jobs] or ["no job has run yet"]
+        healthy = row.connected and row.lag_minutes is not None and row.lag_minutes < STALE_MINUTES
+        note = "" if healthy else f" — {escape(row.note)}"
+        lines.append(f"{'🟢' if healthy else '🟠'} {row.pair}: last 1m close {when(row.last_closed)} ({lag}){note}")
+    lines += ["", "<b>Jobs</b>"]
+    lines += [f"{job.name}: {when(job.market_time)} in {job.seconds * 1000:.0f} ms — {escape(job.summary)}"
+              for job in view.jobs] or ["no job has run yet"]
     return clip("\n".join(lines))
 
 

@@ -10,6 +10,7 @@ import pytest
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.app import top_pairs_by_turnover
 from bot.redaction import install_token_redaction
 from tests.bot.conftest import ADMIN, CHANNEL, TOKEN, TRADER, Harness, bot_harness
 
@@ -75,3 +76,10 @@ async def test_no_log_line_and_no_reply_contains_the_token(replay_dir: Path, tmp
     assert all(TOKEN not in m.text for m in bot.api.messages)
     assert any(c.method == "sendPhoto" and c.params["chat_id"] == CHANNEL for c in bot.api.calls)
     assert ADMIN in {m.chat_id for m in bot.api.messages}
+
+
+def test_bybit_pairs_are_the_top_25_usdt_perpetuals_by_turnover() -> None:
+    tickers = [{"symbol": f"C{n}USDT", "turnover24h": str(n * 1000.5)} for n in range(40)]
+    tickers.append({"symbol": "BTCPERP", "turnover24h": "9e12"})
+    pairs = top_pairs_by_turnover(tickers)
+    assert pairs[:2] == ["C39USDT", "C38USDT"] and len(pairs) == 25 and "BTCPERP" not in pairs
