@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import time
 
+import pandas as pd
 import pytest
+
+from market.feed import FundingUpdate
 
 from tests.bot.conftest import ADMIN, CHANNEL, TRADER, Harness
 
@@ -39,7 +42,7 @@ async def test_subscribers_get_only_what_their_filters_allow(harness: Harness) -
     assert [m.method for m in harness.in_chat(ADMIN)][-2:] == ["sendPhoto", "sendMessage"]
     assert harness.in_chat(ADMIN)[-2].text.startswith("ETHUSDT 🟢 LONG · MACRO")
     assert [m.text for m in harness.in_chat(TRADER)] == [
-        "🔔 Subscribed: all pairs, micro, confidence ≥ 70. /unsubscribe to stop.".replace("≥ 70", "≥ 0")]
+        "🔔 Subscribed: all pairs, micro, confidence ≥ 0. /unsubscribe to stop."]
 
 
 async def test_flood_control_retry_after_is_honoured(harness: Harness) -> None:
@@ -116,3 +119,22 @@ async def test_job_runs_show_in_status(harness: Harness) -> None:
     [status] = await harness.ask("/status")
     assert f"MACRO ETHUSDT: 2025-05-15 03:00 UTC in" in status.text
     assert f"{ETH_KEY}: position opened, broadcast queued" in status.text
+
+
+async def test_funding_announced_by_the_feed_is_charged_when_its_time_passes(harness: Harness) -> None:
+    await harness.advance(62)
+    settles = pd.Timestamp("2025-05-15 03:30", tz="UTC")
+    await harness.jobs.on_event(FundingUpdate("ETHUSDT", 0.0001, settles, 8.0))
+    await harness.advance(27)  # the replay clock is at 03:29
+    assert harness.service.paper.get(ETH_KEY).funding_paid == 0.0
+    await harness.advance(1)
+    position = harness.service.paper.get(ETH_KEY)
+    assert (position.funding_paid, position.funded_until) == (pytest.approx(20.0), settles.to_pydatetime())
+
+
+async def test_subscribe_in_a_group_chat(harness: Harness) -> None:
+    harness.api.add_chat(-4242, "group", title="Traders")
+    [reply] = await harness.ask("/subscribe engine=macro", user=TRADER, chat=-4242)
+    assert reply.text == "🔔 Subscribed: all pairs, macro, confidence ≥ 0. /unsubscribe to stop."
+    await harness.advance(61)
+    assert [m.method for m in harness.in_chat(-4242)] == ["sendMessage", "sendPhoto", "sendMessage"]
