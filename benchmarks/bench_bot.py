@@ -97,8 +97,10 @@ async def main(closes: int, hours: float) -> None:
             await feed.advance(hours * 60)
             await settle(app)
             sent = sum(1 for m in api.messages if m.chat_id == CHANNEL and m.method == "sendPhoto")
+            queued = app.bot_data["broadcaster"].queued
             print(f"replayed {hours:g} h in {time.perf_counter() - started:.1f} s; RSS {rss_mb():.0f} MB; "
-                  f"{sent} signal charts broadcast, {len(app.bot_data['service'].paper.positions())} paper positions")
+                  f"{len(app.bot_data['service'].paper.positions())} paper positions; {sent} signals posted to the "
+                  f"channel, {queued} sends still held by Telegram's 20/min group limit")
 
 
 async def warm_up(app, feed: ReplayFeed) -> None:  # noqa: ANN001

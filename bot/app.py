@@ -35,6 +35,7 @@ CONSOLE_TOKEN = "0:console"
 RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT_SECONDS = 10
 TOP_PAIRS = 25
+SHUTDOWN_DRAIN_SECONDS = 10.0
 
 
 def replay_feed(settings: BotSettings) -> MarketFeed:
@@ -146,7 +147,7 @@ async def _stop(app: Application, service: BotService) -> None:
         await service.feed.stop()
     except Exception:  # noqa: BLE001 - shutdown goes on whatever the feed did
         logger.exception("the market feed did not stop cleanly")
-    await app.bot_data["broadcaster"].drain()
+    await app.bot_data["broadcaster"].drain(timeout=SHUTDOWN_DRAIN_SECONDS)
     if app.updater and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -42,6 +42,7 @@ class Broadcaster:
     def __init__(self, bot: Bot, service: BotService, channels: tuple[int | str, ...]) -> None:
         self.bot, self.service, self.channels = bot, service, channels
         self._inflight: dict[str, asyncio.Task[dict[int | str, str]]] = {}
+        self._results: set[asyncio.Task[None]] = set()
 
     def start(self, signal: Signal, chart: Callable[[], bytes]) -> asyncio.Task[dict[int | str, str]]:
         """Broadcast in the background (flood control may hold messages for minutes); returns the task."""
@@ -55,14 +56,30 @@ class Broadcaster:
         if not task.cancelled() and task.exception() is not None:
             logger.error("broadcast of %s failed", key, exc_info=task.exception())
 
+    def start_result(self, position: PaperPosition) -> asyncio.Task[None]:
+        """Announce a closed position in the background; returns the task."""
+        task = asyncio.get_running_loop().create_task(self.announce_close(position), name=f"result {position.key}")
+        self._results.add(task)
+        task.add_done_callback(self._results.discard)
+        return task
+
     @property
     def queued(self) -> int:
-        return len(self._inflight)
+        return len(self._inflight) + len(self._results)
 
-    async def drain(self) -> None:
-        """Wait for every background broadcast (shutdown, tests)."""
-        while self._inflight:
-            await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for every background send (tests; shutdown with a ``timeout``, then cancel the rest)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while pending := [*self._inflight.values(), *self._results]:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                logger.warning("shutting down with %d broadcast(s) unsent (flood control)", len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                return
+            await asyncio.wait(pending, timeout=left)
 
     def targets(self, signal: Signal) -> list[int | str]:
         chats: list[int | str] = list(self.channels)

@@ -161,7 +161,7 @@ class MarketJobs:
         if not self.service.paper.has_open(candle.pair):
             return
         for position in self.service.on_minute(candle):
-            await self.broadcaster.announce_close(position)
+            self.broadcaster.start_result(position)
 
 
 def attach(app: Application, service: BotService, broadcaster: Broadcaster) -> MarketJobs:

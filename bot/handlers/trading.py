@@ -106,7 +106,7 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     position = service_of(context).close_position(request.pair)
     logger.info("paper position %s closed by %s", position.key, who(update))
     await reply(update, render.position_closed(position))
-    await extra(context)["broadcaster"].announce_close(position)
+    extra(context)["broadcaster"].start_result(position)
 
 
 def register(app: Application) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.commands import CATALOG
-from tests.bot.conftest import ADMIN, TRADER, Harness
+from tests.bot.conftest import TRADER, Harness
 
 pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
