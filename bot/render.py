@@ -7,6 +7,7 @@ Every function returns a string of at most 4096 characters (captions: 1024).
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 
 import pandas as pd
@@ -21,13 +22,36 @@ from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range
 
 TEXT_LIMIT = 4096
+CLIP_MARGIN = 32
+_TAG = re.compile(r"<(/?)(\w+)[^>]*>")
 CAPTION_LIMIT = 1024
 MARK = {True: "✅", False: "▫️"}
 STALE_MINUTES = 5
 
 
+def _open_tags(html_text: str) -> list[str]:
+    stack: list[str] = []
+    for closing, name in _TAG.findall(html_text):
+        if not closing:
+            stack.append(name)
+        elif stack and stack[-1] == name:
+            stack.pop()
+    return stack
+
+
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 2] + " …"
+    """``text`` cut to ``limit`` at a line end, never inside a tag or entity, open tags closed."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - CLIP_MARGIN]
+    cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
+    cut = re.sub(r"<[^>]*$", "", re.sub(r"&[#a-zA-Z0-9]*$", "", cut))
+    return cut + "\n…" + "".join(f"</{name}>" for name in reversed(_open_tags(cut)))
+
+
+def preformatted(text: str) -> str:
+    """Plain ``text`` as a monospaced block that fits one message."""
+    return clip(f"<pre>{escape(text)}</pre>")
 
 
 def when(value: object) -> str:

@@ -69,7 +69,7 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await message.edit_text(render.failure(str(e)), parse_mode=ParseMode.HTML)
             return
         await message.edit_text(f"✅ {escape(title)}: {result.report.metrics.trades} trades", parse_mode=ParseMode.HTML)
-        await reply(update, render.clip(f"<pre>{escape(result.report.to_text())}</pre>"))
+        await reply(update, render.preformatted(result.report.to_text()))
         chat = update.effective_message
         png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90])
         await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))
