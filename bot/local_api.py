@@ -158,11 +158,11 @@ class LocalBotApi(BaseRequest):
 
     # ---- chats and the user side -----------------------------------------------------------
     def add_chat(self, chat_id: int, kind: str = "private", *, title: str = "", username: str = "",
-                 first_name: str = "Trader") -> None:
+                 first_name: str = "") -> None:
         """Make ``chat_id`` known (private, group, supergroup or channel)."""
         data: dict[str, Any] = {"id": chat_id, "type": kind}
         if kind == "private":
-            data["first_name"] = first_name
+            data["first_name"] = first_name or f"User{chat_id}"
         else:
             data["title"] = title or f"chat {chat_id}"
         if username:
@@ -181,7 +181,9 @@ class LocalBotApi(BaseRequest):
         self._chat(chat_id).throttled.append(retry_after)
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
+        chat = self._chats.get(user_id)
+        name = chat.data.get("first_name") if chat and chat.data["type"] == "private" else None
+        return {"id": user_id, "is_bot": False, "first_name": name or f"User{user_id}", "language_code": "en"}
 
     def _push(self, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)

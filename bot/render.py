@@ -234,7 +234,8 @@ def status(view: StatusView) -> str:
 
 def _score_line(row: ScoreRow) -> str:
     win = f"{100 * row.tp / row.closed:.0f}%" if row.closed else "—"
-    return (f"{row.engine} {row.pair}: {row.sent} sent · TP {row.tp} · SL {row.sl} · timeout {row.timeout}"
+    label = "All signals" if row.engine == "all" else f"{row.engine} {row.pair}"
+    return (f"{label}: {row.sent} sent · TP {row.tp} · SL {row.sl} · timeout {row.timeout}"
             f"{f' · other {row.other}' if row.other else ''} · open {row.open} · TP rate {win} · "
             f"Σ {row.pnl_pct:+.2f}%")
 
