@@ -54,9 +54,10 @@ async def test_flood_control_retry_after_is_honoured(harness: Harness) -> None:
     assert len(harness.in_chat(CHANNEL)) == 2
 
 
-async def test_a_blocked_subscriber_is_removed_and_others_still_get_the_signal(harness: Harness) -> None:
+@pytest.mark.parametrize("forget", [False, True], ids=["bot was blocked", "chat not found"])
+async def test_a_gone_subscriber_is_removed_and_others_still_get_the_signal(harness: Harness, forget: bool) -> None:
     await harness.ask("/subscribe", user=TRADER)
-    harness.api.block_chat(TRADER)
+    harness.api.block_chat(TRADER, forget=forget)
     await harness.advance(61)
     assert harness.service.subscriptions.get(TRADER) is None
     assert len(harness.in_chat(CHANNEL)) == 2
