@@ -16,7 +16,7 @@ import pytest
 
 from market.feed import FundingUpdate
 
-from tests.bot.conftest import ADMIN, CHANNEL, TRADER, Harness
+from tests.bot.conftest import ADMIN, CHANNEL, TRADER, Harness, bot_harness
 
 pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -139,3 +139,14 @@ async def test_subscribe_in_a_group_chat(harness: Harness) -> None:
     assert reply.text == "🔔 Subscribed: all pairs, macro, confidence ≥ 0. /unsubscribe to stop."
     await harness.advance(61)
     assert [m.method for m in harness.in_chat(-4242)] == ["sendMessage", "sendPhoto", "sendMessage"]
+
+
+async def test_a_micro_scalp_signal_is_broadcast_with_its_levels(replay_dir, tmp_path) -> None:
+    async with bot_harness(replay_dir, tmp_path / "state.json", start="2025-05-18 18:30") as bot:
+        await bot.advance(16)
+        photo, data = bot.in_chat(CHANNEL)
+        signal = json.loads(data.text)
+        assert (signal["type"], signal["pair"], signal["side"], signal["timestamp"]) == \
+            ("SCALP", "ETHUSDT", "LONG", "2025-05-18T18:45:00Z")
+        assert photo.text.startswith("ETHUSDT 🟢 LONG · MICRO-SCALP · confidence ")
+        assert photo.file.data.startswith(PNG_MAGIC)
