@@ -25,6 +25,7 @@ from engines.models import CHECK_NAMES
 class GroupStats(BaseModel):
     trades: int
     win_rate: float
+    profit_factor: float | None
     net_pnl: float
 
 
@@ -101,7 +102,8 @@ def group_stats(trades: Sequence[Trade], key) -> dict[str, GroupStats]:
     groups: dict[str, list[float]] = {}
     for t in trades:
         groups.setdefault(key(t), []).append(t.pnl)
-    return {k: GroupStats(trades=len(v), win_rate=win_rate(v), net_pnl=sum(v)) for k, v in sorted(groups.items())}
+    return {k: GroupStats(trades=len(v), win_rate=win_rate(v), profit_factor=profit_factor(v), net_pnl=sum(v))
+            for k, v in sorted(groups.items())}
 
 
 def check_stats(trades: Sequence[Trade]) -> dict[str, CheckStats]:

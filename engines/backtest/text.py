@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engines.backtest.stats import break_even_win_rate
+
 if TYPE_CHECKING:
     from engines.backtest.report import BacktestReport
 
@@ -66,6 +68,21 @@ def _conflict(r: "BacktestReport") -> list[str]:
     return lines
 
 
+def _engine_break_even(r: "BacktestReport", engine: str) -> float:
+    p, fee = r.params, r.data["fee_rate"]
+    if engine == "MACRO":
+        return break_even_win_rate(p["macro_tp"], p["macro_sl"], fee)
+    return break_even_win_rate(p["tp"], p["sl"], fee)
+
+
+def _engines(r: "BacktestReport") -> list[str]:
+    lines = ["Per engine (break-even win rate from that engine's TP/SL and fees)",
+             f"  {'engine':<8}{'trades':>7}{'win %':>8}{'break-even %':>14}{'PF':>7}{'P&L':>12}"]
+    lines += [f"  {k:<8}{g.trades:>7}{g.win_rate:>8.1f}{_engine_break_even(r, k):>14.1f}{_pf(g.profit_factor):>7}"
+              f"{_money(g.net_pnl):>12}" for k, g in r.metrics.per_engine.items()]
+    return lines
+
+
 def _tables(r: "BacktestReport") -> list[str]:
     m = r.metrics
     lines = ["Per pair", f"  {'pair':<14}{'trades':>7}{'win %':>8}{'P&L':>12}"]
@@ -90,7 +107,7 @@ def render_text(r: "BacktestReport") -> str:
             f"{r.signals['no_entry_candle']} without an entry candle",
             f"  funding real: {', '.join(d['real_funding_pairs']) or 'none'}; "
             f"assumed (00/08/16 UTC +0.01 %, longs pay): {', '.join(d['assumed_funding_pairs']) or 'none'}"]
-    sections = [head, _summary(r), _targets(r), _conflict(r), _tables(r)]
+    sections = [head, _summary(r), _targets(r), _conflict(r), _engines(r), _tables(r)]
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 
 
