@@ -83,7 +83,7 @@ class MacroArrays:
 
 def scan_arrays(h1: CandleArrays, params: StrategyParams, first: int) -> MacroArrays:
     """Trend, confidence and pullback levels for every candle index ``>= first``."""
-    atr = indicators.atr(pd.Series(h1.high), pd.Series(h1.low), pd.Series(h1.close))
+    atr = indicators.atr(h1.high, h1.low, h1.close)
     slope, value, r2, long_level, short_level = _macro_kernel(
         h1.open, h1.high, h1.low, h1.close, atr, first, params.trend_lookback, params.macro_zone / 100.0, SWING_ORDER)
     with np.errstate(invalid="ignore", divide="ignore"):

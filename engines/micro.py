@@ -91,9 +91,9 @@ def scan_arrays(m15: CandleArrays, params: StrategyParams, first: int) -> dict[S
     tol = params.tolerance / 100.0
     ll, lv, lw, sl, sv, sw = _tagged_levels(m15.open, m15.high, m15.low, m15.close, first, params.sr_lookback, tol,
                                             params.touches, params.wick_window, params.wick_ratio)
-    volume_ok = exhaustion.volume_drop(m15.volume, indicators.volume_ewma(pd.Series(m15.volume)),
+    volume_ok = exhaustion.volume_drop(m15.volume, indicators.volume_ewma(m15.volume),
                                        params.volume_multiplier)
-    rsi_values = indicators.rsi(pd.Series(m15.close), params.rsi_period)
+    rsi_values = indicators.rsi(m15.close, params.rsi_period)
     return {
         "LONG": SideArrays(ll, lv, volume_ok, lw, exhaustion.rsi_extreme(rsi_values, "LONG", params.rsi_low, params.rsi_high)),
         "SHORT": SideArrays(sl, sv, volume_ok, sw, exhaustion.rsi_extreme(rsi_values, "SHORT", params.rsi_low, params.rsi_high)),
