@@ -42,3 +42,13 @@ async def make_history(http_server, recorded_market):
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def ws_server(recorded_market):
+    from tests.market.bybit_ws_server import BybitWsServer
+
+    server = BybitWsServer(recorded_market)
+    await server.start()
+    yield server
+    await server.stop()

@@ -121,8 +121,7 @@ class ExchangeHttpServer:
         start = self._stamp(request.query["start"]) if "start" in request.query else \
             end - pd.Timedelta(minutes=MINUTES[timeframe] * limit)
         frame = self.market.candles(pair, timeframe, start, end).iloc[::-1].iloc[:limit]
-        tick = self.market.ticks[pair]
-        rows = [[str(self._ms(ts)), *(price_text(row[c], tick) for c in ("open", "high", "low", "close")),
+        rows = [[str(self._ms(ts)), *(repr(float(row[c])) for c in ("open", "high", "low", "close")),
                  repr(float(row["volume"])), repr(float(row["volume"] * row["close"]))] for ts, row in frame.iterrows()]
         return self._bybit({"symbol": pair, "category": "linear", "list": rows})
 
@@ -185,9 +184,8 @@ class ExchangeHttpServer:
         timeframe = KRAKEN_INTERVALS[int(request.query.get("interval", 1))]
         since = pd.Timestamp(int(request.query.get("since", 0)), unit="s", tz="UTC")
         frame = self.market.candles(pair, timeframe, since + pd.Timedelta(seconds=1), self.market.now).iloc[-720:]
-        tick = self.market.ticks[pair]
-        rows = [[int(ts.value // 1_000_000_000), *(price_text(row[c], tick) for c in ("open", "high", "low", "close")),
-                 price_text(row["close"], tick), f"{row['volume']:.8f}", 1] for ts, row in frame.iterrows()]
+        rows = [[int(ts.value // 1_000_000_000), *(repr(float(row[c])) for c in ("open", "high", "low", "close")),
+                 repr(float(row["close"])), repr(float(row["volume"])), 1] for ts, row in frame.iterrows()]
         last = rows[-1][0] if rows else int(since.value // 1_000_000_000)
         return web.json_response({"error": [], "result": {kraken_id: rows, "last": last}})
 

@@ -27,9 +27,16 @@ class RecordedMarket:
         self.now = now
         self.frames: dict[tuple[str, str], pd.DataFrame] = {}
         self.ticks: dict[str, float] = {}
+        self._open_ns: dict[str, np.ndarray] = {}
+        self._closes: dict[str, np.ndarray] = {}
+        self._cumulative_turnover: dict[str, np.ndarray] = {}
         for pair in pairs:
             m1 = read_candles(data_dir, pair, "1m")
             self.ticks[pair] = infer_tick(m1["close"].to_numpy())
+            self._open_ns[pair] = m1["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            self._closes[pair] = m1["close"].to_numpy()
+            turnover = (m1["close"] * m1["volume"]).to_numpy()
+            self._cumulative_turnover[pair] = np.concatenate(([0.0], np.cumsum(turnover)))
             for timeframe in MINUTES:
                 frame = resample(m1, timeframe).set_index("timestamp")
                 self.frames[(pair, timeframe)] = frame
@@ -48,19 +55,27 @@ class RecordedMarket:
         return frame.loc[frame.index + pd.Timedelta(minutes=MINUTES[timeframe]) <= self.now]
 
     def just_closed(self, pair: str, timeframe: str) -> pd.Series | None:
-        """The candle that closed exactly at ``now``, if any."""
-        opened = self.now - pd.Timedelta(minutes=MINUTES[timeframe])
+        """The candle that closed at the last minute boundary at or before ``now``, if any."""
+        step = pd.Timedelta(minutes=MINUTES[timeframe])
+        close = self.now.floor("min")
+        if close != close.floor(step):
+            return None
         frame = self.frames[(pair, timeframe)]
-        return frame.loc[opened] if opened in frame.index else None
+        return frame.loc[close - step] if close - step in frame.index else None
+
+    def _closed_count(self, pair: str, at: pd.Timestamp) -> int:
+        """How many 1m candles have closed by ``at``."""
+        return int(np.searchsorted(self._open_ns[pair], (at - pd.Timedelta(minutes=1)).value, side="right"))
 
     def turnover_24h(self, pair: str) -> float:
-        """Sum of close x volume over the 24 h before ``now`` (quote turnover)."""
-        frame = self.closed(pair, "1m")
-        day = frame.loc[frame.index >= self.now - pd.Timedelta(hours=24)]
-        return float((day["close"] * day["volume"]).sum())
+        """Sum of close x volume of the 1m candles that closed in the 24 h before ``now`` (quote turnover)."""
+        cumulative = self._cumulative_turnover[pair]
+        end = self._closed_count(pair, self.now)
+        begin = self._closed_count(pair, self.now - pd.Timedelta(hours=24))
+        return float(cumulative[end] - cumulative[begin])
 
     def last_price(self, pair: str) -> float:
-        return float(self.closed(pair, "1m")["close"].iloc[-1])
+        return float(self._closes[pair][self._closed_count(pair, self.now) - 1])
 
 
 def price_text(value: float, tick: float) -> str:

@@ -1,0 +1,108 @@
+"""One pybit v5 public (linear) WebSocket connection whose messages are handed to the event loop.
+
+pybit builds its URL from a template; :class:`_ConfiguredUrlWebSocket` overrides ``_connect`` so
+the connection goes to a configured URL (``BYBIT_WS_URL``; tests use a local server; the path must
+stay ``/v5/public/linear``). pybit's own reconnect is switched off: the feed detects drops and
+silence itself, opens a fresh :class:`BybitStream` and backfills over REST. pybit calls back on
+its own thread; every message is passed to the loop with ``loop.call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from pybit.unified_trading import WebSocket
+
+from engines.errors import MarketError
+
+logger = logging.getLogger(__name__)
+DEFAULT_WS_URL = "wss://stream.bybit.com/v5/public/linear"
+TOPICS_PER_REQUEST = 10
+
+
+class StreamAbandoned(MarketError):
+    """The connection was given up while pybit was still waiting on it."""
+
+
+class _ConfiguredUrlWebSocket(WebSocket):
+    """pybit's public WebSocket, connecting to ``url`` instead of pybit's built-in host."""
+
+    _abandoned = False
+
+    def __init__(self, url: str, **kwargs) -> None:
+        self._configured_url = url
+        super().__init__(channel_type="linear", **kwargs)
+
+    def _connect(self, url: str) -> None:
+        super()._connect(self._configured_url)
+
+    def is_connected(self) -> bool:
+        if self._abandoned:  # frees a thread stuck in pybit's "wait until connected" loop
+            raise StreamAbandoned(f"WebSocket {self._configured_url} was closed")
+        return super().is_connected()
+
+    def abandon(self) -> None:
+        self._abandoned = True
+        self.exit()
+
+
+class BybitStream:
+    """A blocking facade over one pybit connection; call :meth:`open` and :meth:`close` in a thread."""
+
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop, on_message: Callable[[dict], None], *,
+                 ping_interval: float = 20, ping_timeout: float = 10, connect_attempts: int = 3,
+                 open_timeout: float = 10.0) -> None:
+        self.url = url
+        self._loop = loop
+        self._on_message = on_message
+        self._options = {"ping_interval": ping_interval, "ping_timeout": ping_timeout,
+                         "retries": connect_attempts, "restart_on_error": False, "testnet": False}
+        self._socket: _ConfiguredUrlWebSocket | None = None
+        self.open_timeout = open_timeout
+
+    def open(self, topics: Sequence[str]) -> None:
+        """Connect and subscribe to ``topics`` (blocking). Raises MarketError if it cannot."""
+        try:
+            socket = self._socket = _ConfiguredUrlWebSocket(self.url, **self._options)
+        except Exception as e:  # pybit/websocket-client raise plain exceptions on connect failures
+            raise MarketError(f"cannot open Bybit stream {self.url}: {type(e).__name__}: {e}") from e
+        # pybit's subscribe waits forever for a connection that dropped meanwhile: give up in time
+        deadline = threading.Timer(self.open_timeout, socket.abandon)
+        deadline.daemon = True
+        deadline.start()
+        try:
+            for start in range(0, len(topics), TOPICS_PER_REQUEST):
+                if not socket.is_connected():
+                    raise MarketError(f"Bybit stream {self.url} dropped while subscribing")
+                socket.subscribe("{symbol}", self._deliver, symbol=list(topics[start:start + TOPICS_PER_REQUEST]))
+        except MarketError:
+            raise
+        except Exception as e:  # websocket-client raises plain exceptions when a send hits a closed socket
+            raise MarketError(f"cannot subscribe on Bybit stream {self.url}: {type(e).__name__}: {e}") from e
+        finally:
+            deadline.cancel()
+
+    def is_connected(self) -> bool:
+        socket = self._socket
+        try:
+            return socket is not None and socket.is_connected()
+        except StreamAbandoned:
+            return False
+
+    def close(self) -> None:
+        """Close the connection (blocking); safe to call twice."""
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            try:
+                socket.abandon()
+            except Exception as e:  # closing a broken socket may fail; it is gone either way
+                logger.debug("closing Bybit stream: %s", e)
+
+    def _deliver(self, message: dict) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._on_message, message)
+        except RuntimeError:  # the loop is closed: the feed has stopped
+            pass
