@@ -53,6 +53,7 @@ class BybitFeed:
         self.open_timeout = open_timeout
         self.clock = clock
         self.reconnects = 0
+        self.messages_received = 0
         self._store = CandleStore(buffer_length)
         self._listeners = ListenerSet()
         self._queue: asyncio.Queue[MarketEvent] = asyncio.Queue()
@@ -220,6 +221,7 @@ class BybitFeed:
     def _on_message(self, message: dict) -> None:
         now = time.monotonic()
         self._last_message = now
+        self.messages_received += 1
         topic = message.get("topic", "")
         pair = messages.topic_pair(topic)
         if pair not in self._sequencers:

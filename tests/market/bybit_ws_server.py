@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -46,6 +47,8 @@ class BybitWsServer:
         self._books: dict[str, dict[str, dict[str, str]]] = {}
         self._sequence = 0
         self._closing: set[asyncio.Task] = set()
+        self.messages_sent = 0
+        self.confirm_sent_at: dict[tuple[str, str, int], float] = {}  # (pair, interval, start ms) -> perf_counter
 
     async def start(self) -> None:
         self._server = await serve(self._handle, "127.0.0.1", 0, ping_interval=None, close_timeout=0.2)
@@ -144,8 +147,9 @@ class BybitWsServer:
         topic = f"kline.{interval}.{pair}"
         closed = self.market.just_closed(pair, timeframe)
         if closed is not None:
-            await self._send(client, {"topic": topic, "type": "snapshot", "ts": self._ms(),
-                                      "data": [self._kline(closed, interval, confirm=True)]})
+            kline = self._kline(closed, interval, confirm=True)
+            self.confirm_sent_at[(pair, interval, kline["start"])] = time.perf_counter()
+            await self._send(client, {"topic": topic, "type": "snapshot", "ts": self._ms(), "data": [kline]})
         step = pd.Timedelta(minutes=MINUTES[timeframe])
         opened = self.market.now.floor(step)
         frame = self.market.frames[(pair, timeframe)]
@@ -191,6 +195,7 @@ class BybitWsServer:
     async def _send(self, client: Client, message: dict) -> None:
         try:
             await client.connection.send(json.dumps(message))
+            self.messages_sent += 1
         except ConnectionClosed:
             pass
 
