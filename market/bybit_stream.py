@@ -53,12 +53,14 @@ class BybitStream:
     """A blocking facade over one pybit connection; call :meth:`open` and :meth:`close` in a thread."""
 
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop, on_message: Callable[[dict], None], *,
-                 ping_interval: float = 20, ping_timeout: float = 10, connect_attempts: int = 3,
+                 ping_interval: float = 20, ping_timeout: float | None = None, connect_attempts: int = 3,
                  open_timeout: float = 10.0) -> None:
         self.url = url
         self._loop = loop
         self._on_message = on_message
-        self._options = {"ping_interval": ping_interval, "ping_timeout": ping_timeout,
+        # websocket-client insists on ping_timeout < ping_interval
+        timeout = ping_timeout if ping_timeout is not None else min(10.0, ping_interval / 2)
+        self._options = {"ping_interval": ping_interval, "ping_timeout": timeout,
                          "retries": connect_attempts, "restart_on_error": False, "testnet": False}
         self._socket: _ConfiguredUrlWebSocket | None = None
         self.open_timeout = open_timeout

@@ -62,7 +62,7 @@ class ReplayFeed:
         self.funding_dir = Path(funding_dir) if funding_dir is not None else self.data_dir
         self.speed = speed or None
         self.warmup = pd.Timedelta(hours=warmup_hours)
-        self.requested_start = pd.Timestamp(start, tz="UTC") if isinstance(start, str) else start
+        self.requested_start = None if start is None else pd.Timestamp(start)
         self.tick_seconds = tick_seconds
         self._store = CandleStore(buffer_length)
         self._listeners = ListenerSet()

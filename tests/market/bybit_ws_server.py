@@ -48,6 +48,7 @@ class BybitWsServer:
         self._sequence = 0
         self._closing: set[asyncio.Task] = set()
         self.messages_sent = 0
+        self.pings = 0
         self.confirm_sent_at: dict[tuple[str, str, int], float] = {}  # (pair, interval, start ms) -> perf_counter
 
     async def start(self) -> None:
@@ -80,6 +81,7 @@ class BybitWsServer:
 
     async def _on_request(self, client: Client, request: dict) -> None:
         if request.get("op") == "ping":
+            self.pings += 1
             await client.connection.send(json.dumps({"success": True, "ret_msg": "pong", "conn_id": client.conn_id,
                                                      "req_id": request.get("req_id", ""), "op": "ping"}))
         elif request.get("op") == "subscribe":

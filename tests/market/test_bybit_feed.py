@@ -175,3 +175,9 @@ async def test_funding_comes_from_the_ticker_with_the_instrument_interval(live):
     _, recorder = await live(pairs=["SOLUSDT"])
     await wait_for(lambda: recorder.of(FundingUpdate))
     assert recorder.of(FundingUpdate)[0] == FundingUpdate("SOLUSDT", 0.0001, pd.Timestamp("2025-05-20 16:00", tz="UTC"), 8.0)
+
+
+async def test_pybit_pings_are_answered_and_keep_the_connection(live, ws_server):
+    feed, _ = await live(pairs=["ETHUSDT"], ping_interval=0.2)
+    await wait_for(lambda: ws_server.pings >= 2, timeout=5)
+    assert feed.reconnects == 0 and feed.status()[0].connected

@@ -155,6 +155,13 @@ async def test_a_warm_up_longer_than_the_data_is_refused():
         await ReplayFeed(SAMPLE_DATA_DIR, speed=None, warmup_hours=1000).start(PAIRS)
 
 
+async def test_a_start_given_as_text_is_read_as_utc():
+    feed = ReplayFeed(SAMPLE_DATA_DIR, speed=None, start="2025-06-02T12:00Z")
+    await feed.start(["LINKUSDT"])
+    assert feed.now() == pd.Timestamp("2025-06-02 12:00", tz="UTC")
+    assert feed.candles("LINKUSDT", "1m")["timestamp"].iloc[-1] == pd.Timestamp("2025-06-02 11:59", tz="UTC")
+
+
 async def test_the_clock_cannot_go_backwards():
     feed = ReplayFeed(SAMPLE_DATA_DIR, speed=None)
     await feed.start(["BNBUSDT"])
