@@ -134,6 +134,7 @@ async def test_rest_faults_during_backfill_are_retried(live, ws_server, http_ser
         http_server.inject(fault, "kline")
     await ws_server.step(20)
     await caught_up(feed, start + pd.Timedelta(minutes=19))
+    assert not http_server.faults  # every injected fault was answered to the feed
     expected = source("BTCUSDT", "1m", start, recorded_market.now)
     pd.testing.assert_frame_equal(as_frame(recorder.candles("BTCUSDT", "1m")), expected)
 
