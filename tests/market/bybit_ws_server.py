@@ -41,6 +41,7 @@ class BybitWsServer:
         self.market = market
         self.clients: list[Client] = []
         self.silent = False
+        self.hang_up_on_subscribe = False
         self.connections_made = 0
         self.url = ""
         self._server = None
@@ -84,6 +85,8 @@ class BybitWsServer:
             self.pings += 1
             await client.connection.send(json.dumps({"success": True, "ret_msg": "pong", "conn_id": client.conn_id,
                                                      "req_id": request.get("req_id", ""), "op": "ping"}))
+        elif request.get("op") == "subscribe" and self.hang_up_on_subscribe:
+            client.connection.transport.abort()
         elif request.get("op") == "subscribe":
             await client.connection.send(json.dumps({"success": True, "ret_msg": "", "conn_id": client.conn_id,
                                                      "req_id": request.get("req_id", ""), "op": "subscribe"}))
