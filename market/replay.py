@@ -201,6 +201,7 @@ class ReplayFeed:
             target = min(target, self.end)
             while self._processed + MINUTE <= target:
                 minute = self._processed + MINUTE
+                self._clock = max(self._clock, minute)  # listeners see now() >= the close they receive
                 for pair in self._pairs:
                     await self._emit_minute(pair, minute)
                 self._processed = minute

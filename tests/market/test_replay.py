@@ -167,3 +167,19 @@ async def test_the_clock_cannot_go_backwards():
     await feed.start(["BNBUSDT"])
     with pytest.raises(InvalidInput, match="backwards"):
         await feed.advance(-1)
+
+
+async def test_the_clock_follows_each_emitted_minute_during_a_catch_up():
+    feed = ReplayFeed(SAMPLE_DATA_DIR, speed=None)
+    seen = []
+
+    async def listener(event):
+        if isinstance(event, ClosedCandle) and event.timeframe == "1m":
+            seen.append((event.timestamp + pd.Timedelta(minutes=1), feed.now()))
+
+    feed.add_listener(listener)
+    await feed.start(["ETHUSDT"])
+    await feed.advance(90)
+    assert len(seen) == 90
+    assert [now for _, now in seen] == [close for close, _ in seen]
+    assert seen[-1][1] == START + pd.Timedelta(minutes=90)
