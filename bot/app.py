@@ -51,16 +51,10 @@ def make_feed(settings: BotSettings) -> MarketFeed:
             from market.history import HistoryClient
         except ImportError as e:
             raise InvalidInput("MARKET_SOURCE=bybit is not available in this build; use replay") from e
-        return BybitFeed(settings.bybit_ws_url, HistoryClient("bybit", settings.bybit_rest_url),
-                         fallback_rest=HistoryClient("kraken", settings.kraken_rest_url))
+        return BybitFeed(settings.bybit_ws_url,
+                         HistoryClient("bybit", settings.bybit_rest_url, cache_dir=settings.cache_dir),
+                         fallback_rest=HistoryClient("kraken", settings.kraken_rest_url, cache_dir=settings.cache_dir))
     return replay_feed(settings)
-
-
-def top_pairs_by_turnover(tickers: list[dict], count: int = TOP_PAIRS) -> list[str]:
-    """The ``count`` USDT perpetuals with the highest 24 h turnover (Bybit ``tickers`` rows)."""
-    usdt = [row for row in tickers if str(row.get("symbol", "")).endswith("USDT")]
-    ranked = sorted(usdt, key=lambda row: float(row.get("turnover24h") or 0), reverse=True)
-    return [row["symbol"] for row in ranked[:count]]
 
 
 async def tracked_pairs(settings: BotSettings, feed: MarketFeed) -> list[str]:
@@ -68,7 +62,8 @@ async def tracked_pairs(settings: BotSettings, feed: MarketFeed) -> list[str]:
     if settings.pairs:
         return list(settings.pairs)
     if settings.market_source == "bybit" and hasattr(feed, "rest"):
-        return top_pairs_by_turnover(await feed.rest.linear_tickers())
+        from market.universe import Universe
+        return await Universe(feed.rest, size=TOP_PAIRS).pairs()
     pairs = list_symbols(settings.replay_data_dir, "1m")
     if not pairs:
         raise DataUnavailable(f"no 1m candle files in REPLAY_DATA_DIR={settings.replay_data_dir}")

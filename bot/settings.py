@@ -18,6 +18,7 @@ from engines.errors import InvalidInput
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPLAY_DIR = REPO_ROOT / "data" / "sample"
 DEFAULT_STORAGE_PATH = REPO_ROOT / "var" / "state.json"
+DEFAULT_CACHE_DIR = REPO_ROOT / "var" / "cache"
 DEFAULT_CONSOLE_DIR = REPO_ROOT / "var" / "console"
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 
@@ -46,6 +47,7 @@ class BotSettings(BaseSettings):
     replay_data_dir: Path = DEFAULT_REPLAY_DIR
     replay_speed: float = Field(60.0, gt=0, le=100_000, description="replayed minutes per second")
     storage_path: Path = DEFAULT_STORAGE_PATH
+    cache_dir: Path = Field(DEFAULT_CACHE_DIR, description="Parquet cache of exchange candle history")
     console_dir: Path = DEFAULT_CONSOLE_DIR
     bybit_ws_url: str = "wss://stream.bybit.com/v5/public/linear"
     bybit_rest_url: str = "https://api.bybit.com"

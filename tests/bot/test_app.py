@@ -6,13 +6,18 @@ import io
 import logging
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot.app import top_pairs_by_turnover
+from bot.app import make_feed, tracked_pairs
 from bot.redaction import install_token_redaction
+from bot.settings import load_settings
 from tests.bot.conftest import ADMIN, CHANNEL, TOKEN, TRADER, Harness, bot_harness
+from tests.conftest import M1_2025
+from tests.market.exchange_http_server import ExchangeHttpServer
+from tests.market.recorded_market import RecordedMarket
 
 pytestmark = pytest.mark.slow
 ETH_KEY = "MACRO:ETHUSDT:LONG:2025-05-15T03:00:00Z"
@@ -78,8 +83,18 @@ async def test_no_log_line_and_no_reply_contains_the_token(replay_dir: Path, tmp
     assert ADMIN in {m.chat_id for m in bot.api.messages}
 
 
-def test_bybit_pairs_are_the_top_25_usdt_perpetuals_by_turnover() -> None:
-    tickers = [{"symbol": f"C{n}USDT", "turnover24h": str(n * 1000.5)} for n in range(40)]
-    tickers.append({"symbol": "BTCPERP", "turnover24h": "9e12"})
-    pairs = top_pairs_by_turnover(tickers)
-    assert pairs[:2] == ["C39USDT", "C38USDT"] and len(pairs) == 25 and "BTCPERP" not in pairs
+async def test_bybit_pairs_are_the_universe_ranked_by_real_turnover_with_the_configured_cache(tmp_path: Path) -> None:
+    recorded = RecordedMarket(M1_2025, ["SOLUSDT", "BTCUSDT", "ETHUSDT"], pd.Timestamp("2025-05-20 12:00", tz="UTC"))
+    server = ExchangeHttpServer(recorded)
+    await server.start()
+    settings = load_settings(market_source="bybit", bybit_rest_url=server.url, cache_dir=tmp_path / "cache")
+    feed = make_feed(settings)
+    try:
+        assert feed.rest.cache_dir == tmp_path / "cache" / "bybit"
+        assert feed.fallback_rest.cache_dir == tmp_path / "cache" / "kraken"
+        assert await tracked_pairs(settings, feed) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+        assert sum(path.startswith("/v5/market/tickers") for path in server.requests) == 1
+    finally:
+        await feed.rest.close()
+        await feed.fallback_rest.close()
+        await server.stop()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_REPLAY_DIR, SettingsError, load_settings
+from bot.settings import DEFAULT_CACHE_DIR, DEFAULT_REPLAY_DIR, REPO_ROOT, SettingsError, load_settings
 
 SECRET = "987654321:AAsecret-value"
 
@@ -59,3 +59,10 @@ def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
 def test_the_token_is_hidden_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", SECRET)
     assert SECRET not in repr(load_settings())
+
+
+def test_the_candle_cache_defaults_to_var_cache_in_the_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CACHE_DIR", raising=False)
+    assert load_settings().cache_dir == DEFAULT_CACHE_DIR == REPO_ROOT / "var" / "cache"
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "candles"))
+    assert load_settings().cache_dir == tmp_path / "candles"
