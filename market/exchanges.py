@@ -1,18 +1,20 @@
 """ccxt exchanges (async) as this project uses them: strict JSON, linear markets only, any base URL.
 
 ccxt returns the raw text when a body is not valid JSON, and Bybit's parser then reads it as
-"no candles"; :class:`StrictJsonBybit` and :class:`StrictJsonKraken` raise ``ccxt.BadResponse``
+"no candles"; the classes of :func:`strict_json_class` raise ``ccxt.BadResponse``
 instead, so a malformed answer is retried like any other transient failure.
 """
 
 from __future__ import annotations
 
 import json
-
-import ccxt
-import ccxt.async_support as ccxt_async
+from functools import cache
+from typing import TYPE_CHECKING
 
 from engines.errors import InvalidInput
+
+if TYPE_CHECKING:  # importing ccxt loads every exchange (~65 MB): done only when one is built
+    import ccxt.async_support as ccxt_async
 
 SUPPORTED = ("bybit", "kraken")
 
@@ -33,24 +35,23 @@ class _StrictJson:
         except ValueError as e:
             if self._last_status >= 400:
                 return None  # ccxt maps the HTTP status (429, 5xx) to its own error
+            import ccxt
             raise ccxt.BadResponse(f"{self.id} answered with malformed JSON: {http_response[:120]!r}") from e
 
 
-class StrictJsonBybit(_StrictJson, ccxt_async.bybit):
-    """Bybit whose malformed answers raise ``ccxt.BadResponse``."""
-
-
-class StrictJsonKraken(_StrictJson, ccxt_async.kraken):
-    """Kraken whose malformed answers raise ``ccxt.BadResponse``."""
+@cache
+def strict_json_class(exchange_id: str) -> type[ccxt_async.Exchange]:
+    """ccxt's async ``exchange_id`` class whose malformed answers raise ``ccxt.BadResponse``."""
+    if exchange_id not in SUPPORTED:
+        raise InvalidInput(f"exchange must be one of {', '.join(SUPPORTED)}, got {exchange_id!r}")
+    import ccxt.async_support as ccxt_async
+    return type(f"StrictJson{exchange_id.title()}", (_StrictJson, getattr(ccxt_async, exchange_id)), {})
 
 
 def make_exchange(exchange_id: str, rest_url: str | None = None, timeout_ms: int = 10_000,
                   rate_limit: bool = True) -> ccxt_async.Exchange:
     """A ccxt async exchange; with ``rest_url`` every API entry points there (local servers in tests)."""
-    classes = {"bybit": StrictJsonBybit, "kraken": StrictJsonKraken}
-    if exchange_id not in classes:
-        raise InvalidInput(f"exchange must be one of {', '.join(SUPPORTED)}, got {exchange_id!r}")
-    exchange = classes[exchange_id]({"enableRateLimit": rate_limit, "timeout": timeout_ms})
+    exchange = strict_json_class(exchange_id)({"enableRateLimit": rate_limit, "timeout": timeout_ms})
     if exchange_id == "bybit":
         exchange.options["fetchMarkets"] = {**exchange.options["fetchMarkets"], "types": ["linear"]}
     if rest_url:

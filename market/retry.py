@@ -14,13 +14,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import ccxt
-
 from engines.errors import InvalidInput, MarketError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-RETRYABLE: tuple[type[Exception], ...] = (ccxt.NetworkError, ccxt.BadResponse)
+
+
+def exchange_errors() -> tuple[tuple[type[Exception], ...], type[Exception]]:
+    """(retryable ccxt errors, every ccxt error); ccxt is imported here, not with this module (~65 MB)."""
+    import ccxt
+    return (ccxt.NetworkError, ccxt.BadResponse), ccxt.BaseError
 
 
 @dataclass(frozen=True)
@@ -49,17 +52,18 @@ class RetryPolicy:
 
 async def call_with_retries(call: Callable[[], Awaitable[T]], what: str, policy: RetryPolicy) -> T:
     """Await ``call()``; retry retryable exchange errors per ``policy``; raise MarketError at the end."""
+    retryable, refused = exchange_errors()
     for attempt in range(policy.attempts):
         try:
             return await call()
-        except RETRYABLE as e:
+        except retryable as e:
             if attempt + 1 == policy.attempts:
                 raise MarketError(f"{what} failed after {policy.attempts} attempts: {_short(e)}") from e
             wait = policy.delay(attempt)
             logger.warning("%s failed (%s: %s); retry %d/%d in %.2f s", what, type(e).__name__, _short(e),
                            attempt + 1, policy.attempts - 1, wait)
             await asyncio.sleep(wait)
-        except ccxt.BaseError as e:
+        except refused as e:
             raise MarketError(f"{what} was refused by the exchange: {_short(e)}") from e
     raise MarketError(f"{what}: no attempt was made")  # unreachable: attempts >= 1
 

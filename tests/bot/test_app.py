@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -98,3 +100,10 @@ async def test_bybit_pairs_are_the_universe_ranked_by_real_turnover_with_the_con
         await feed.rest.close()
         await feed.fallback_rest.close()
         await server.stop()
+
+
+def test_importing_the_bot_does_not_load_ccxt() -> None:
+    code = "import bot.app, sys; assert 'ccxt' not in sys.modules, 'ccxt was imported'"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from engines.errors import InvalidInput
@@ -44,3 +48,10 @@ def test_only_allowed_symbols_with_a_turnover_count():
 def test_a_universe_of_zero_pairs_is_refused():
     with pytest.raises(InvalidInput, match="universe size must be >= 1"):
         top_by_turnover([], set(), size=0)
+
+
+def test_importing_the_universe_and_history_does_not_load_ccxt():
+    code = "import market.universe, market.bybit_feed, sys; assert 'ccxt' not in sys.modules, 'ccxt was imported'"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
