@@ -71,7 +71,8 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.edit_text(f"✅ {escape(title)}: {result.report.metrics.trades} trades", parse_mode=ParseMode.HTML)
         await reply(update, render.preformatted(result.report.to_text()))
         chat = update.effective_message
-        png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90])
+        png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90],
+                         benchmark=result.report.baseline_equity)
         await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))
         await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv"),
                                   caption=f"{result.report.metrics.trades} trades")

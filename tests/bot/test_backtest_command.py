@@ -7,6 +7,9 @@ import io
 
 import pytest
 
+from bot.arguments import parse_backtest
+from bot.backtest_runner import run_chat_backtest
+from charts import render_equity_chart
 from tests.bot.conftest import ADMIN, Harness
 
 pytestmark = pytest.mark.slow
@@ -48,3 +51,13 @@ async def test_backtest_longer_than_the_data_says_how_much_there_is(harness: Har
 async def test_backtest_errors_say_what_is_allowed(harness: Harness, text: str, expected: str) -> None:
     [reply] = await harness.ask(text)
     assert reply.text == expected
+
+
+async def test_the_equity_png_shows_the_random_entry_baseline(harness: Harness) -> None:
+    _, _, equity, _ = await harness.ask("/backtest 3d ETHUSDT", replies=4, timeout=120)
+    result = run_chat_backtest(parse_backtest(["3d", "ETHUSDT"]), feed=harness.service.feed,
+                               params=harness.service.params, replay_dir=harness.app.bot_data["replay_dir"],
+                               progress=lambda text: None)
+    report = result.report
+    expected = render_equity_chart(report.equity, title="Backtest 3d ETHUSDT", benchmark=report.baseline_equity)
+    assert equity.file.data == expected
