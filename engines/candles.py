@@ -74,16 +74,15 @@ def resample(candles_1m: pd.DataFrame, timeframe: str) -> pd.DataFrame:
     keep = sizes == minutes
     first, last = starts[keep], (starts + sizes - 1)[keep]
     columns = {name: candles_1m[name].to_numpy(dtype=float) for name in COLUMNS[1:]}
-    out = pd.DataFrame({
-        "timestamp": pd.to_datetime(bucket[first] * minutes * 60_000, unit="ms", utc=True),
+    opens = (bucket[first] * minutes * 60_000).astype("datetime64[ms]")
+    return pd.DataFrame({
+        "timestamp": pd.DatetimeIndex(opens).tz_localize("UTC"),
         "open": columns["open"][first],
         "high": np.maximum.reduceat(columns["high"], starts)[keep],
         "low": np.minimum.reduceat(columns["low"], starts)[keep],
         "close": columns["close"][last],
         "volume": np.add.reduceat(columns["volume"], starts)[keep],
     })
-    out["timestamp"] = out["timestamp"].dt.as_unit("ms")
-    return out
 
 
 def closed_until(candles: pd.DataFrame, timeframe: str, now: pd.Timestamp) -> pd.DataFrame:
