@@ -29,6 +29,7 @@ from engines.backtest.portfolio import simulate  # noqa: E402
 from engines.backtest.run import BacktestRequest, prepare, run_backtest  # noqa: E402
 from engines.backtest.sweep import SweepRequest, run_sweep  # noqa: E402
 from engines.params import DEFAULT_PARAMS  # noqa: E402
+from tests.engines.backtest.own_entries import own_entries_strategy  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "binance_usdm_perp" / "1m_2025-05"
 MINUTE_NS = 60_000_000_000
@@ -78,24 +79,10 @@ def hold(trade) -> int:
 
 
 def _run_backtesting_py(backtest_cls, strategy_cls, frame, plan) -> int:
-    class OwnEntries(strategy_cls):
-        def init(self):
-            self.stop_bar = None
-
-        def next(self):
-            i = len(self.data) - 1
-            if self.position and self.stop_bar == i + 1:
-                for trade in self.trades:
-                    trade.sl, trade.tp = None, None
-                self.position.close()
-            if i in plan:
-                trade, self.stop_bar = plan[i]
-                order = self.buy if trade.side == "LONG" else self.sell
-                order(size=1, sl=trade.sl, tp=trade.tp)
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stats = backtest_cls(frame, OwnEntries, cash=1e12, commission=0.0, finalize_trades=True).run()
+        strategy = own_entries_strategy(strategy_cls, plan)
+        stats = backtest_cls(frame, strategy, cash=1e12, commission=0.0, finalize_trades=True).run()
     return len(stats["_trades"])
 
 

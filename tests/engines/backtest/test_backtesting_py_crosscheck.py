@@ -28,6 +28,7 @@ from engines.backtest.baseline import random_signals
 from engines.backtest.candidates import hold_minutes
 from engines.backtest.signals import pair_signals
 from engines.execution import EXIT_REASONS, resolve_exits
+from tests.engines.backtest.own_entries import own_entries_strategy
 from engines.params import DEFAULT_PARAMS
 from tests.engines.backtest.conftest import pair_history
 
@@ -64,24 +65,9 @@ def backtesting_py_exits(history, entries) -> list[tuple[int, int, float]]:
     plan = {i - 1 - first: (s, int(np.searchsorted(times, times[i] + hold_minutes(s, DEFAULT_PARAMS) * 60_000_000_000)) - first)
             for i, s, *_ in entries}
 
-    class OwnEntries(Strategy):
-        def init(self):
-            self.stop_bar = None
-
-        def next(self):
-            i = len(self.data) - 1
-            if self.position and self.stop_bar == i + 1:
-                for trade in self.trades:
-                    trade.sl, trade.tp = None, None
-                self.position.close()
-            if i in plan:
-                signal, self.stop_bar = plan[i]
-                order = self.buy if signal.side == "LONG" else self.sell
-                order(size=1, sl=signal.sl, tp=signal.tp)
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stats = Backtest(frame, OwnEntries, cash=1e9, commission=0.0, finalize_trades=True).run()
+        stats = Backtest(frame, own_entries_strategy(Strategy, plan), cash=1e9, commission=0.0, finalize_trades=True).run()
     trades = stats["_trades"]
     return list(zip(trades["EntryBar"].astype(int) + first, trades["ExitBar"].astype(int) + first,
                     trades["ExitPrice"].astype(float)))
