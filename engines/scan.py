@@ -12,7 +12,7 @@ from typing import Literal
 
 import pandas as pd
 
-from engines.candles import resample, timeframe_delta, validate_candles
+from engines.candles import close_times, resample, validate_candles
 from engines.errors import InvalidInput
 from engines.macro import macro_signals
 from engines.micro import scalp_signals
@@ -28,15 +28,13 @@ def _first_index(candles: pd.DataFrame, timeframe: str, start: pd.Timestamp | No
     """Index of the first candle that closes at or after ``start``."""
     if start is None:
         return 0
-    closes = candles["timestamp"] + timeframe_delta(timeframe)
-    return int(closes.searchsorted(start, side="left"))
+    return int(close_times(candles, timeframe).searchsorted(start, side="left"))
 
 
 def _until(candles: pd.DataFrame, timeframe: str, end: pd.Timestamp | None) -> pd.DataFrame:
     if end is None:
         return candles
-    closes = candles["timestamp"] + timeframe_delta(timeframe)
-    return candles.iloc[: int(closes.searchsorted(end, side="right"))]
+    return candles.iloc[: int(close_times(candles, timeframe).searchsorted(end, side="right"))]
 
 
 def scan_signals(candles_1m: pd.DataFrame | None, pair: str, params: StrategyParams, *, engine: Engine = "all",

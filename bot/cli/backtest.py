@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bot.cli._arguments import parse_pairs, parse_time
 from charts.equity_chart import render_equity_chart
 from engines.backtest.history import History, PairHistory
 from engines.backtest.run import BacktestRequest, run_backtest
@@ -58,14 +59,6 @@ def load_history(data_dir: Path, funding: Path | None = None, pairs: list[str] |
         PairHistory.from_candles(p, load_pair(data_dir, p).m1, read_funding(folder, p)) for p in chosen))
 
 
-def parse_time(text: str, flag: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError as e:
-        raise InvalidInput(f"{flag}: expected an ISO time like 2025-05-27T00:00Z, got {text!r}") from e
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def window(history: History, days: float | None, start: str | None, end: str | None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The decision window from ``--days`` or ``--start``/``--end`` (default: the last 7 days)."""
     if days is not None and (start or end):
@@ -75,15 +68,6 @@ def window(history: History, days: float | None, start: str | None, end: str | N
             raise InvalidInput("--start and --end go together")
         return parse_time(start, "--start"), parse_time(end, "--end")
     return history.last_days(7 if days is None else days)
-
-
-def parse_pairs(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    pairs = [p.strip().upper() for p in text.split(",") if p.strip()]
-    if not pairs:
-        raise InvalidInput("--pairs: expected a comma-separated list like BTCUSDT,ETHUSDT")
-    return pairs
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.cli.backtest import parse_pairs, parse_time
+from bot.cli._arguments import parse_pairs, parse_time
 from engines.errors import DataUnavailable, InvalidInput
 from engines.params import params_from_assignments
 from engines.scan import ENGINES, scan_signals

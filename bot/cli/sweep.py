@@ -15,7 +15,8 @@ import logging
 import sys
 from typing import Any
 
-from bot.cli.backtest import add_data_arguments, load_history, parse_pairs, window
+from bot.cli._arguments import parse_pairs
+from bot.cli.backtest import add_data_arguments, load_history, window
 from engines.backtest.sweep import DEFAULT_GRID, SweepRequest, run_sweep
 from engines.errors import InvalidInput
 from engines.params import params_from_assignments, parse_value
