@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from telegram import Bot, InputFile, ReplyParameters
 from telegram.constants import ParseMode
@@ -108,7 +109,8 @@ class Broadcaster:
                 return "sent"
             except RetryAfter as e:  # the rate limiter's own retries were used up
                 logger.warning("flood control for chat %s: waiting %s", chat, e.retry_after)
-                await asyncio.sleep(float(getattr(e.retry_after, "total_seconds", lambda: e.retry_after)()))
+                wait = e.retry_after  # seconds, or a timedelta once PTB_TIMEDELTA is on
+                await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
             except TelegramError as e:
                 return self._failed(signal, chat, e)
         self.service.journal.fail(signal.key, chat, "flood control")

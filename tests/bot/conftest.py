@@ -77,7 +77,7 @@ class Harness:
         return self.in_chat(CHANNEL)[before:]
 
     async def click(self, message: BotMessage, data: str, *, user: int = ADMIN) -> None:
-        edits, answers = message.edits, len(self.api.callback_answers)
+        answers = len(self.api.callback_answers)
         self.api.click(message, data, user_id=user)
         await self.until(lambda: len(self.api.callback_answers) > answers)
 

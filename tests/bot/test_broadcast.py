@@ -118,7 +118,7 @@ async def test_job_runs_show_in_status(harness: Harness) -> None:
     await harness.advance(61)
     assert time.monotonic() - started < 30
     [status] = await harness.ask("/status")
-    assert f"MACRO ETHUSDT: 2025-05-15 03:00 UTC in" in status.text
+    assert "MACRO ETHUSDT: 2025-05-15 03:00 UTC in" in status.text
     assert f"{ETH_KEY}: position opened, broadcast queued" in status.text
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import json
 from collections import deque
 from dataclasses import dataclass
 
