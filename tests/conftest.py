@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample"  # real 1m candles + funding of 6 pairs, 2025-05-04..06-03 (see its README)
 SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data")) / "binance_usdm_perp"
 M1_2025 = SHARED_DATA / "1m_2025-05"
 M1_2026 = SHARED_DATA / "1m_2026-01"
