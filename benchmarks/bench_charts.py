@@ -25,7 +25,7 @@ from engines.params import DEFAULT_PARAMS
 from engines.ticks import infer_tick, round_to_tick
 from market.files import read_candles
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/binance_usdm_perp/1m_2025-05"
+DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"  # or --data DIR
 WINDOW_END = pd.Timestamp("2025-05-20 00:00", tz="UTC")
 CANDLES = 120
 GOAL_MS = 300.0

@@ -1,8 +1,8 @@
 """Benchmark: the live feed (real pybit + ccxt) against local Bybit servers replaying real candles.
 
 The servers (Bybit v5 WebSocket + REST, from tests/market) run in a separate process, so the
-numbers are the feed's. For every pair with 1m candles in the shared May-2025 window (14; the data
-set has no 25 pairs of 1m candles in one window, so per-pair figures are printed to scale from):
+numbers are the feed's. For every pair with 1m candles in the data folder (default: the bundled
+sample, 6 pairs; per-pair figures are printed to scale from):
 
 - throughput: stream messages per second through BybitFeed (kline.1/15/60, tickers and
   orderbook.50 of every pair, sent as fast as the server can);
@@ -35,7 +35,7 @@ from market.files import list_symbols  # noqa: E402
 from market.history import HistoryClient  # noqa: E402
 from market.retry import RetryPolicy  # noqa: E402
 
-DEFAULT_DATA = REPO.parent / "shared/data/binance_usdm_perp/1m_2025-05"
+DEFAULT_DATA = REPO / "data" / "sample"  # or --data: a folder made by `signaltracker download`
 START = pd.Timestamp("2025-05-28 00:00:30", tz="UTC")
 
 

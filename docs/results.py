@@ -1,7 +1,12 @@
-"""Print the README's results tables: default-parameter backtests on the three independent 1m data
-sets of the shared real data, and one sweep chosen in-sample and judged out-of-sample.
+"""Print the README's results tables: default-parameter backtests on each 1m data folder given, and
+one sweep chosen in-sample and judged out-of-sample on the last of them.
 
-    .venv/bin/python docs/results.py [--shared ../shared/data/binance_usdm_perp]
+    .venv/bin/python docs/results.py [--data DIR ...] [--funding DIR]
+
+A data folder holds ``<SYMBOL>_1m.parquet`` files (and ``<SYMBOL>_funding.parquet``, unless
+``--funding`` names another folder): the bundled ``data/sample`` (the default) or a folder made by
+``signaltracker download``. The README's tables were printed from three month-long Binance USDT-M
+folders (May 2025, Jul-Aug 2023, Jan 2026) of the project's real-data set.
 
 The numbers are whatever the data say; nothing here is tuned to them.
 """
@@ -18,17 +23,13 @@ from engines.backtest.run import BacktestRequest, run_backtest
 from engines.backtest.stats import break_even_win_rate
 from engines.backtest.sweep import SweepRequest, run_sweep
 from engines.params import DEFAULT_PARAMS
+from market.files import SAMPLE_DATA_DIR, list_symbols
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared/data/binance_usdm_perp"
-# pairs whose 1m files share one long window (ADA/DOGE/DOT start late in 2025-05; DASH/EOS/ZEC end
-# early in 2023-07, and USDC is a stablecoin, not a tradable swing)
-DATASETS = {
-    "1m_2025-05": ["AVAXUSDT", "BCHUSDT", "BNBUSDT", "BTCUSDT", "ENAUSDT", "ETHUSDT", "LINKUSDT", "LTCUSDT",
-                   "SOLUSDT", "SUIUSDT", "XRPUSDT"],
-    "1m_2023-07": ["ADAUSDT", "BNBUSDT", "BTCUSDT", "DOGEUSDT", "DOTUSDT", "ETHUSDT", "LTCUSDT", "MATICUSDT",
-                   "SOLUSDT", "TRXUSDT", "XRPUSDT"],
-    "1m_2026-01": None,
-}
+# Pairs left out of a folder because they do not share its long window or are not a tradable swing
+# (in the README's folders: ADA/DOGE/DOT start late in May 2025, DASH/EOS/ZEC end early in 2023,
+# USDC is a stablecoin).
+EXCLUDED = {"1m_2025-05": {"ADAUSDT", "DOGEUSDT", "DOTUSDT"},
+            "1m_2023-07": {"DASHUSDT", "EOSUSDT", "ZECUSDT", "USDCUSDT"}}
 WARM_UP_DAYS = 11  # 250 h of 1h candles before the first MACRO decision
 
 
@@ -36,11 +37,16 @@ def pf(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def backtest_rows(shared: Path) -> list[str]:
+def pairs_of(folder: Path) -> list[str]:
+    return [p for p in list_symbols(folder, "1m") if p not in EXCLUDED.get(folder.name, set())]
+
+
+def backtest_rows(folders: list[Path], funding: Path | None) -> list[str]:
     rows = ["| data set | window | pairs | engine | trades | win % | break-even % | PF | P&L / day | max DD % | random entries: win % / PF / P&L per day |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name, pairs in DATASETS.items():
-        history = load_history(shared / name, shared / "funding", pairs)
+    for folder in folders:
+        name = folder.name
+        history = load_history(folder, funding or folder, pairs_of(folder))
         start, end = history.first + pd.Timedelta(days=WARM_UP_DAYS), history.end
         report = run_backtest(BacktestRequest(history, start, end, DEFAULT_PARAMS))
         m, b, days = report.metrics, report.baseline, report.data["days"]
@@ -56,8 +62,8 @@ def backtest_rows(shared: Path) -> list[str]:
     return rows
 
 
-def sweep_text(shared: Path) -> str:
-    history = load_history(shared / "1m_2026-01", shared / "funding")
+def sweep_text(folder: Path, funding: Path | None) -> str:
+    history = load_history(folder, funding or folder, pairs_of(folder))
     start, end = history.first + pd.Timedelta(days=WARM_UP_DAYS), history.end
     grid = {"tolerance": (0.2, 0.25, 0.3), "volume_multiplier": (0.3, 0.4, 0.5), "sr_lookback": (100, 120, 150)}
     report = run_sweep(SweepRequest(history, start, end, grid=grid, split=0.7, min_trades=10))
@@ -67,11 +73,13 @@ def sweep_text(shared: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--data", type=Path, nargs="+", default=[SAMPLE_DATA_DIR],
+                        help="1m data folders, one table row group each (default: data/sample)")
+    parser.add_argument("--funding", type=Path, help="funding folder (default: each data folder itself)")
     args = parser.parse_args()
-    print("\n".join(backtest_rows(args.shared)))
+    print("\n".join(backtest_rows(args.data, args.funding)))
     print()
-    print(sweep_text(args.shared))
+    print(sweep_text(args.data[-1], args.funding))
 
 
 if __name__ == "__main__":

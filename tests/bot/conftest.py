@@ -28,7 +28,7 @@ PAIRS = ("ETHUSDT", "SOLUSDT")
 
 
 @pytest.fixture(scope="session")
-def replay_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def replay_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two pairs of real 1m candles and funding, linked into a folder of their own."""
     folder = tmp_path_factory.mktemp("replay")
     for pair in PAIRS:

@@ -45,11 +45,14 @@ def test_out_writes_report_trades_csv_and_equity_png(tmp_path, capsys):
     assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_funding_folder_option_and_assumed_rates_for_pairs_without_data(capsys):
-    assert main(["backtest", "--data", str(M1_2025), "--funding", str(FUNDING), "--pairs", "DOGEUSDT,BTCUSDT",
+def test_funding_folder_option_and_assumed_rates_for_pairs_without_data(tmp_path, capsys):
+    funding = tmp_path / "funding"  # a funding folder that has BTCUSDT's rates only
+    funding.mkdir()
+    (funding / "BTCUSDT_funding.parquet").symlink_to(FUNDING / "BTCUSDT_funding.parquet")
+    assert main(["backtest", "--data", str(M1_2025), "--funding", str(funding), "--pairs", "ETHUSDT,BTCUSDT",
                  "--start", "2025-05-27T00:00Z", "--end", "2025-05-29T00:00Z", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)["data"]
-    assert (data["real_funding_pairs"], data["assumed_funding_pairs"]) == (["BTCUSDT"], ["DOGEUSDT"])
+    assert (data["real_funding_pairs"], data["assumed_funding_pairs"]) == (["BTCUSDT"], ["ETHUSDT"])
 
 
 @pytest.mark.parametrize(("argv", "message"), [

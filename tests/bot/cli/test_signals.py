@@ -31,7 +31,7 @@ def test_params_change_the_signals(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--pairs", "FOOUSDT"], "signaltracker signals: --pairs: no data for FOOUSDT; available: ADAUSDT, AVAXUSDT"),
+    (["--pairs", "FOOUSDT"], "signaltracker signals: --pairs: no data for FOOUSDT; available: BNBUSDT, BTCUSDT"),
     (["--param", "tolerance=0.5"], "signaltracker signals: tolerance: a number from 0.2 to 0.3, got 0.5"),
     (["--start", "soon"], "signaltracker signals: --start: expected an ISO time like 2025-05-27T00:00Z, got 'soon'"),
     (["--start", "2020-01-01", "--end", "2020-02-01"], "signaltracker signals: no candles of"),

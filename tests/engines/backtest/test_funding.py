@@ -8,7 +8,7 @@ import pytest
 
 from engines.backtest.funding import funding_schedule
 from market.files import read_funding
-from tests.conftest import FUNDING
+from tests.conftest import ODD_FUNDING
 
 
 def _ns(text: str) -> int:
@@ -21,7 +21,7 @@ def _sum(schedule, entry: str, exit: str) -> float:
 
 @pytest.fixture(scope="module")
 def ena():
-    return funding_schedule("ENAUSDT", read_funding(FUNDING, "ENAUSDT"),
+    return funding_schedule("ENAUSDT", read_funding(ODD_FUNDING, "ENAUSDT"),
                             pd.Timestamp("2025-05-19", tz="UTC"), pd.Timestamp("2025-05-22", tz="UTC"))
 
 
@@ -42,7 +42,7 @@ def test_btc_real_eight_hourly_rates(btc):
 
 
 def test_pair_without_funding_in_the_window_uses_assumed_rates():
-    doge = read_funding(FUNDING, "DOGEUSDT")  # file covers 2026-04..05 only
+    doge = read_funding(ODD_FUNDING, "DOGEUSDT")  # file covers 2026-04..05 only
     schedule = funding_schedule("DOGEUSDT", doge, pd.Timestamp("2025-05-26", tz="UTC"), pd.Timestamp("2025-05-27", tz="UTC"))
     assert schedule.source == "assumed"
     assert [pd.Timestamp(t, tz="UTC").hour for t in schedule.times] == [0, 8, 16, 0]
@@ -57,7 +57,7 @@ def test_no_funding_file_means_assumed_rates():
 
 def test_window_past_the_end_of_the_file_mixes_real_and_assumed():
     # ENA's file ends 2025-06-03 08:00 (4h interval): covered until 12:00, assumed 16:00 after that.
-    schedule = funding_schedule("ENAUSDT", read_funding(FUNDING, "ENAUSDT"), pd.Timestamp("2025-06-03", tz="UTC"),
+    schedule = funding_schedule("ENAUSDT", read_funding(ODD_FUNDING, "ENAUSDT"), pd.Timestamp("2025-06-03", tz="UTC"),
                                 pd.Timestamp("2025-06-04", tz="UTC"))
     hours = [(pd.Timestamp(t, tz="UTC").strftime("%d %H"), r) for t, r in zip(schedule.times, schedule.rates)]
     assert schedule.source == "mixed"
