@@ -1,27 +1,185 @@
-"""The random-entry baseline: the same signals moved to random times, through the same rules.
+"""Random-entry baselines: the strategy's own trades moved to random times, through the same fill rules.
 
-For every real signal we draw (seeded) a random decision time on the same pair inside the window,
-on the engine's own grid (15m closes for SCALP, 1h closes for MACRO), keep its side and engine,
-and place TP/SL at the same relative distances from that time's decision close. The result shows
-what the rules, sizing and costs earn without the engines' timing.
+:func:`random_runs` builds the distribution the edge verdict compares against. Each of ``runs``
+seeded runs keeps every trade of the strategy's run - its pair, engine, side, size (notional),
+TP/SL distances relative to the decision close and time stop - and moves it to a random decision
+time on the same pair inside the window, on the engine's own grid (15m closes for SCALP, 1h
+closes for MACRO). The twin fills at the open of the 1m candle opening at that time, TP/SL are
+placed at the same relative distances from the previous 1m close (rounded to the tick), and its
+exit, fees and funding follow exactly the rules of the strategy's trades. So every run has the
+same number of trades per pair, engine and side as the strategy, with the same sizes: only the
+timing differs. The risk book is not re-applied (it would change the count).
+
+All runs of a pair are drawn at once (one seeded generator, pairs in history order) and resolved
+in one numba pass over the pair's 1m arrays; there is no Python loop over runs.
+
+:func:`random_signals` (one random twin per signal, fed to the risk book) is what sweeps use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numba
 import numpy as np
 import pandas as pd
 
-from engines.backtest.history import PairHistory
-from engines.execution import MINUTE_NS
+from engines.backtest.history import History, PairHistory
+from engines.backtest.portfolio import Costs, Trade
+from engines.execution import MINUTE_NS, resolve_exits
 from engines.models import Signal
-from engines.ticks import round_to_tick
+from engines.params import StrategyParams
+from engines.ticks import round_to_tick, tick_decimals
 
 GRID = {"SCALP": pd.Timedelta(minutes=15), "MACRO": pd.Timedelta(hours=1)}
+RUNS = 200
+BAND = (5.0, 95.0)
+
+
+@dataclass(frozen=True)
+class RandomRuns:
+    """``runs`` random-entry twins of a run's trades.
+
+    ``pnl[r, k]``: net P&L of run ``r``'s twin of trade ``k`` (trades in the order given);
+    ``max_drawdown_pct[r]``: largest fall of run ``r``'s mark-to-market equity from its peak;
+    ``band``: the ``BAND`` percentiles over runs of the mark-to-market equity at every 1m close
+    (columns ``low``/``high``, same grid as the strategy's curve up to the latest exit of any run).
+    """
+
+    seed: int
+    pnl: np.ndarray
+    max_drawdown_pct: np.ndarray
+    band: pd.DataFrame
+
+    @property
+    def runs(self) -> int:
+        return self.pnl.shape[0]
+
+    @property
+    def net_pnl(self) -> np.ndarray:
+        return self.pnl.sum(axis=1)
+
+    @property
+    def profit_factor(self) -> np.ndarray:
+        """Per run; ``inf`` for a run without losing trades (as ``None`` in the strategy's stats)."""
+        wins = np.where(self.pnl > 0, self.pnl, 0.0).sum(axis=1)
+        losses = -np.where(self.pnl < 0, self.pnl, 0.0).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(losses > 0, wins / np.where(losses > 0, losses, 1.0), np.inf)
+
+    @property
+    def win_rate(self) -> np.ndarray:
+        return 100.0 * (self.pnl > 0).mean(axis=1) if self.pnl.shape[1] else np.zeros(self.runs)
+
+
+@dataclass(frozen=True)
+class _Twins:
+    """Resolved twins of one pair, flattened run-major: arrays of length runs x trades of the pair."""
+
+    pair: PairHistory
+    column: np.ndarray  # index of the original trade
+    run: np.ndarray
+    entry_ns: np.ndarray
+    exit_ns: np.ndarray
+    entry_price: np.ndarray
+    quantity_signed: np.ndarray  # quantity x direction
+    pnl: np.ndarray
+
+
+def random_runs(history: History, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,
+                end: pd.Timestamp, costs: Costs = Costs(), *, runs: int = RUNS, seed: int = 7) -> RandomRuns:
+    """The random-entry distribution of ``trades`` (see module doc); seeded, reproducible."""
+    rng = np.random.default_rng(seed)
+    pnl = np.zeros((runs, len(trades)))
+    twins = [_pair_twins(pair, trades, params, start, end, costs, runs, rng) for pair in history.pairs]
+    twins = [t for t in twins if t is not None]
+    for t in twins:
+        pnl[t.run, t.column] = t.pnl
+    last = max([end.value, *(int(t.exit_ns.max()) for t in twins)])
+    grid = np.arange(start.value, last + 1, MINUTE_NS, dtype=np.int64)
+    equity = run_equity(grid, twins, runs, costs.capital)
+    peaks = np.maximum.accumulate(equity, axis=1)
+    drawdown = np.max((peaks - equity) / peaks, axis=1) * 100.0
+    low, high = np.percentile(equity, BAND, axis=0)
+    band = pd.DataFrame({"low": low, "high": high}, index=pd.to_datetime(grid, utc=True))
+    return RandomRuns(seed, pnl, drawdown, band)
+
+
+def run_equity(grid: np.ndarray, twins: list[_Twins], runs: int, capital: float) -> np.ndarray:
+    """Mark-to-market equity of every run at every grid time (rules of :mod:`engines.backtest.equity`)."""
+    realized = np.zeros((runs, len(grid) + 1))
+    equity = np.full((runs, len(grid)), capital)
+    for t in twins:
+        np.add.at(realized, (t.run, np.searchsorted(grid, t.exit_ns, side="left")), t.pnl)
+        candle = np.searchsorted(t.pair.bars.times, grid - MINUTE_NS, side="right") - 1
+        _mark_open(equity, grid, candle, t.pair.bars.close, t.run, t.entry_ns, t.exit_ns, t.entry_price,
+                   t.quantity_signed)
+    return equity + np.cumsum(realized, axis=1)[:, :-1]
+
+
+def _pair_twins(pair: PairHistory, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,
+                end: pd.Timestamp, costs: Costs, runs: int, rng: np.random.Generator) -> _Twins | None:
+    columns = np.array([k for k, t in enumerate(trades) if t.pair == pair.pair], dtype=np.int64)
+    if not len(columns):
+        return None
+    mine = [trades[k] for k in columns]
+    when = np.empty((runs, len(mine)), dtype=np.int64)
+    for engine, step in GRID.items():  # one draw per engine of the pair: all runs at once
+        which = np.array([t.engine == engine for t in mine])
+        if which.any():
+            grid = _decision_grid(pair, start, end, step)
+            if not len(grid):  # no decision time with both candles: the twins keep the strategy's times
+                grid = np.array([t.signal_time.value for t in mine if t.engine == engine], dtype=np.int64)
+            when[:, which] = grid[rng.integers(len(grid), size=(runs, int(which.sum())))]
+    return twins_at(pair, mine, when, params, costs, columns)
+
+
+def twins_at(pair: PairHistory, trades: Sequence[Trade], when: np.ndarray, params: StrategyParams, costs: Costs,
+             columns: np.ndarray | None = None) -> _Twins:
+    """Twins of ``trades`` (all on ``pair``) decided at ``when[r, k]`` (ns, on the 1m grid), resolved in one pass.
+
+    A twin decided at a trade's own signal time is that trade again (same fill, exit, fees, funding).
+    """
+    runs, bars = when.shape[0], pair.bars
+    entry_ns = when.ravel()
+    entry_index = np.searchsorted(bars.times, entry_ns)
+    reference = bars.close[entry_index - 1]
+    decision_close = bars.close[np.searchsorted(bars.times, [t.signal_time.value - MINUTE_NS for t in trades])]
+    tp = _on_tick(reference * np.tile([t.tp for t in trades] / decision_close, runs), pair.tick)
+    sl = _on_tick(reference * np.tile([t.sl for t in trades] / decision_close, runs), pair.tick)
+    is_long = np.tile([t.side == "LONG" for t in trades], runs)
+    hold = np.tile([params.time_stop if t.engine == "SCALP" else params.macro_time_stop for t in trades], runs)
+    exits = resolve_exits(bars, entry_index, is_long, tp, sl, hold)
+    size = np.tile([t.size for t in trades], runs)
+    direction = np.where(is_long, 1.0, -1.0)
+    quantity = size / exits.entry_price
+    gross = quantity * (exits.exit_price - exits.entry_price) * direction
+    fees = costs.fee_rate * (size + quantity * exits.exit_price)
+    funding = direction * pair.funding_schedule.rate_sum(entry_ns, exits.exit_time) * size
+    columns = np.arange(len(trades)) if columns is None else columns
+    return _Twins(pair, np.tile(columns, runs), np.repeat(np.arange(runs), len(trades)), entry_ns, exits.exit_time,
+                  exits.entry_price, quantity * direction, gross - fees - funding)
+
+
+def _on_tick(prices: np.ndarray, tick: float) -> np.ndarray:
+    """``round_to_tick`` over an array."""
+    return np.round(np.round(prices / tick) * tick, tick_decimals(tick))
+
+
+@numba.njit(cache=True)
+def _mark_open(equity, grid, candle, close, run, entry_ns, exit_ns, entry_price, quantity_signed):  # pragma: no cover
+    """Add each twin's open P&L to its run's equity at every minute close strictly inside its hold."""
+    for j in range(len(run)):
+        lo = np.searchsorted(grid, entry_ns[j], side="right")
+        hi = np.searchsorted(grid, exit_ns[j], side="left")
+        for g in range(lo, hi):
+            equity[run[j], g] += quantity_signed[j] * (close[candle[g]] - entry_price[j])
 
 
 def random_signals(history: PairHistory, signals: list[Signal], start: pd.Timestamp, end: pd.Timestamp,
                    rng: np.random.Generator) -> list[Signal]:
-    """One random-time twin of each of ``signals`` (all of the same pair as ``history``)."""
+    """One random-time twin of each of ``signals`` (all of the same pair as ``history``), for the risk book."""
     grids = {kind: _decision_grid(history, start, end, step) for kind, step in GRID.items()}
     bars = history.bars
     out = []

@@ -6,9 +6,12 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from engines.backtest.baseline import RandomRuns
+from engines.backtest.edge import Edge, judge
 from engines.backtest.equity import mark_to_market
 from engines.backtest.portfolio import PortfolioRun, Trade
 from engines.backtest.stats import RunMetrics, break_even_win_rate, required_win_rate, summarize, win_rate
@@ -57,21 +60,36 @@ class Target(BaseModel):
 
 
 class Baseline(BaseModel):
+    """The random-entry runs in figures: medians over runs, and the 5th/95th percentiles of net P&L."""
+
     seed: int
-    candidates: int
-    trades: int
+    runs: int
+    trades: int  # per run (the strategy's trade count)
     win_rate: float
-    profit_factor: float | None
+    profit_factor: float | None  # None when the median run has no losing trade
     net_pnl: float
+    net_pnl_p5: float
+    net_pnl_p95: float
     avg_daily_pnl: float
     max_drawdown_pct: float
+
+
+def baseline_summary(runs: RandomRuns, days: float) -> Baseline:
+    net = runs.net_pnl
+    pf = float(np.median(runs.profit_factor))
+    p5, p95 = np.percentile(net, [5, 95])
+    return Baseline(seed=runs.seed, runs=runs.runs, trades=runs.pnl.shape[1], win_rate=float(np.median(runs.win_rate)),
+                    profit_factor=None if not np.isfinite(pf) else pf, net_pnl=float(np.median(net)),
+                    net_pnl_p5=float(p5), net_pnl_p95=float(p95), avg_daily_pnl=float(np.median(net)) / days,
+                    max_drawdown_pct=float(np.median(runs.max_drawdown_pct)))
 
 
 class BacktestReport(BaseModel):
     """Everything a backtest found; ``trades`` and ``equity`` feed trades.csv and the chart.
 
-    ``equity`` / ``baseline_equity``: mark-to-market equity (USD) at every 1m close from the window
-    start to the later of the window end and the last exit (UTC index).
+    ``equity``: mark-to-market equity (USD) at every 1m close from the window start to the later of
+    the window end and the last exit (UTC index); ``random_band``: the 5th (``low``) and 95th
+    (``high``) percentiles over the random-entry runs of their equity, on the same kind of grid.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -86,15 +104,16 @@ class BacktestReport(BaseModel):
     pf_1_5_win_rate: float
     macro_conflict: MacroConflict
     baseline: Baseline
+    edge: Edge
     targets: list[Target]
     trades: list[Trade]
     equity: pd.Series
-    baseline_equity: pd.Series
+    random_band: pd.DataFrame
 
     def to_json_dict(self) -> dict[str, Any]:
         """One JSON object: headline metrics at the top level, then the sections."""
         metrics = self.metrics.model_dump(mode="json")
-        return {**metrics, "rejections": self.rejections, "daily_cap": self.daily_cap, "margin_skips": self.margin_skips,
+        return {**metrics, "edge": self.edge.model_dump(mode="json"), "rejections": self.rejections, "daily_cap": self.daily_cap, "margin_skips": self.margin_skips,
                 "break_even_win_rate": self.break_even_win_rate, "pf_1_5_win_rate": self.pf_1_5_win_rate,
                 "signals": self.signals, "macro_conflict": self.macro_conflict.model_dump(mode="json"),
                 "baseline": self.baseline.model_dump(mode="json"),
@@ -150,15 +169,14 @@ def targets(metrics: RunMetrics, days: float) -> list[Target]:
 
 
 def build_report(request: "BacktestRequest", prepared: "Prepared", main: PortfolioRun, no_rule: PortfolioRun,
-                 baseline: PortfolioRun) -> BacktestReport:
+                 baseline: RandomRuns) -> BacktestReport:
     start, end, params, costs = request.start, request.end, request.params, request.costs
     days = (end - start) / pd.Timedelta(days=1)
     pairs = len(request.history.pairs)
     bars = {p.pair: p.bars for p in request.history.pairs}
-    curves = [mark_to_market(run.trades, bars, costs.capital, start, end) for run in (main, no_rule, baseline)]
+    curves = [mark_to_market(run.trades, bars, costs.capital, start, end) for run in (main, no_rule)]
     metrics = summarize(main.trades, costs.capital, start, end, pairs, curves[0])
     no_rule_metrics = summarize(no_rule.trades, costs.capital, start, end, pairs, curves[1])
-    base_metrics = summarize(baseline.trades, costs.capital, start, end, pairs, curves[2])
     sources = prepared.funding_sources
     scalp_signals = sum(1 for c in prepared.candidates if c.signal.type == "SCALP")
     return BacktestReport(
@@ -180,9 +198,7 @@ def build_report(request: "BacktestRequest", prepared: "Prepared", main: Portfol
         macro_conflict=MacroConflict(rule=params.macro_conflict, stood_aside=main.rejections.get("macro_conflict", 0),
                                      halved=main.halved, with_rule=conflict_side(main, metrics),
                                      without_rule=conflict_side(no_rule, no_rule_metrics)),
-        baseline=Baseline(seed=request.baseline_seed, candidates=baseline.candidates, trades=base_metrics.trades,
-                          win_rate=base_metrics.win_rate, profit_factor=base_metrics.profit_factor,
-                          net_pnl=base_metrics.net_pnl, avg_daily_pnl=base_metrics.avg_daily_pnl,
-                          max_drawdown_pct=base_metrics.max_drawdown_pct),
-        targets=targets(metrics, days), trades=list(main.trades),
-        equity=curves[0], baseline_equity=curves[2].rename("random entries"))
+        baseline=baseline_summary(baseline, days),
+        edge=judge([t.pnl for t in main.trades], [t.engine for t in main.trades], metrics.profit_factor,
+                   baseline.net_pnl, baseline.profit_factor),
+        targets=targets(metrics, days), trades=list(main.trades), equity=curves[0], random_band=baseline.band)

@@ -3,9 +3,9 @@
     report = run_backtest(BacktestRequest(history, params, start, end), progress=print)
     report.to_text(); report.to_json_dict(); report.trades_csv()
 
-Besides the main run, the report carries the same candidates without the MACRO conflict rule and
-the random-entry baseline (same count, sides, pairs and TP/SL distances, seeded), both through the
-same rules.
+Besides the main run, the report carries the same candidates without the MACRO conflict rule
+(through the same rules) and ``baseline_runs`` seeded random-entry runs of the main run's trades
+(:func:`engines.backtest.baseline.random_runs`), which the edge verdict compares against.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from engines.backtest.baseline import random_signals
+from engines.backtest.baseline import RUNS, random_runs
 from engines.backtest.candidates import Candidate, pair_candidates
 from engines.backtest.funding import FundingSource
 from engines.backtest.history import History
@@ -45,9 +44,12 @@ class BacktestRequest:
     engine: EngineChoice = "all"
     costs: Costs = field(default_factory=Costs)
     baseline_seed: int = BASELINE_SEED
+    baseline_runs: int = RUNS
 
     def __post_init__(self) -> None:
         self.history.check_window(self.start, self.end)
+        if not 1 <= self.baseline_runs <= 10_000:
+            raise InvalidInput(f"random-entry runs: a whole number from 1 to 10000, got {self.baseline_runs}")
         if self.engine not in ("micro", "macro", "all"):
             raise InvalidInput(f"engine must be micro, macro or all, got {self.engine!r}")
 
@@ -86,26 +88,16 @@ def prepare(history: History, params: StrategyParams, start: pd.Timestamp, end: 
     return Prepared(found, candidates, views if given_views is None else given_views, dropped, sources)
 
 
-def baseline_candidates(history: History, prepared: Prepared, params: StrategyParams, start: pd.Timestamp,
-                        end: pd.Timestamp, seed: int) -> list[Candidate]:
-    rng = np.random.default_rng(seed)
-    out: list[Candidate] = []
-    for pair in history.pairs:
-        twins = sorted(random_signals(pair, prepared.signals[pair.pair], start, end, rng), key=lambda s: s.timestamp)
-        out += pair_candidates(pair, twins, params, pair.funding_schedule)[0]
-    return out
-
-
 def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestReport:
-    """The full backtest of ``request``: main run, run without the MACRO conflict rule, baseline."""
+    """The full backtest of ``request``: main run, run without the MACRO conflict rule, random-entry runs."""
     history, params, start, end = request.history, request.params, request.start, request.end
     prepared = prepare(history, params, start, end, request.engine, progress)
     if progress:
         progress(f"simulating {len(prepared.candidates)} candidate trades")
     main = simulate(prepared.candidates, prepared.views, params, request.costs)
     no_rule = simulate(prepared.candidates, prepared.views, params, request.costs, macro_conflict_rule=False)
-    baseline = simulate(baseline_candidates(history, prepared, params, start, end, request.baseline_seed),
-                        prepared.views, params, request.costs)
+    baseline = random_runs(history, main.trades, params, start, end, request.costs, runs=request.baseline_runs,
+                           seed=request.baseline_seed)
     log.info("backtest %s..%s: %d trades", start, end, len(main.trades))
     return build_report(request, prepared, main, no_rule, baseline)
 

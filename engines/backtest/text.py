@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engines.backtest.edge import interval_text, ordinal
 from engines.backtest.stats import break_even_win_rate
 
 if TYPE_CHECKING:
@@ -26,12 +27,13 @@ def _rows(rows: list[tuple[str, str]]) -> list[str]:
 def _summary(r: "BacktestReport") -> list[str]:
     m, b = r.metrics, r.baseline
     rows = [
-        ("trades", f"{m.trades}   (random baseline {b.trades})"),
+        ("trades", f"{m.trades}   (each random run: the same {b.trades})"),
         ("win rate", f"{m.win_rate:.1f} %   (break-even {r.break_even_win_rate:.1f} %, PF 1.5 needs "
-                     f"{r.pf_1_5_win_rate:.1f} %; baseline {b.win_rate:.1f} %)"),
-        ("profit factor", f"{_pf(m.profit_factor)}   (baseline {_pf(b.profit_factor)})"),
-        ("net P&L", f"{_money(m.net_pnl)}   (baseline {_money(b.net_pnl)})"),
-        ("P&L per day", f"{_money(m.avg_daily_pnl)}   (baseline {_money(b.avg_daily_pnl)})"),
+                     f"{r.pf_1_5_win_rate:.1f} %; random median {b.win_rate:.1f} %)"),
+        ("profit factor", f"{_pf(m.profit_factor)}   (random median {_pf(b.profit_factor)})"),
+        ("net P&L", f"{_money(m.net_pnl)}   (random median {_money(b.net_pnl)}, 5-95 %: {_money(b.net_pnl_p5)} "
+                    f"… {_money(b.net_pnl_p95)})"),
+        ("P&L per day", f"{_money(m.avg_daily_pnl)}   (random median {_money(b.avg_daily_pnl)})"),
         ("max drawdown", f"{_money(m.max_drawdown_usd)} = {m.max_drawdown_pct:.2f} % of peak, marked to market "
                          f"(closed trades only: {m.closed_trade_drawdown_pct:.2f} %)"),
         ("trades/pair/day", f"{m.trades_per_pair_per_day:.2f}"),
@@ -47,6 +49,17 @@ def _summary(r: "BacktestReport") -> list[str]:
         ("rejections", ", ".join(f"{k} {v}" for k, v in r.rejections.items()) or "none"),
     ]
     return ["Result", *_rows(rows)]
+
+
+def _edge(r: "BacktestReport") -> list[str]:
+    e, b = r.edge, r.baseline
+    lines = [e.line,
+             f"  vs {e.runs} random-entry runs (seed {b.seed}; the strategy's trades at random times, same sizes, "
+             f"TP/SL distances, exits and costs): net P&L {ordinal(round(e.percentile))} percentile, "
+             f"PF {ordinal(round(e.profit_factor_percentile))} percentile, p-value {e.p_value:.3f}"]
+    lines += [f"  {engine:<6} {i.trades:>4} trades, mean per trade {interval_text(i)}"
+              for engine, i in e.per_engine.items()]
+    return lines
 
 
 def _targets(r: "BacktestReport") -> list[str]:
@@ -107,7 +120,7 @@ def render_text(r: "BacktestReport") -> str:
             f"{r.signals['no_entry_candle']} without an entry candle",
             f"  funding real: {', '.join(d['real_funding_pairs']) or 'none'}; "
             f"assumed (00/08/16 UTC +0.01 %, longs pay): {', '.join(d['assumed_funding_pairs']) or 'none'}"]
-    sections = [head, _summary(r), _targets(r), _conflict(r), _engines(r), _tables(r)]
+    sections = [head, _edge(r), _summary(r), _targets(r), _conflict(r), _engines(r), _tables(r)]
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 
 

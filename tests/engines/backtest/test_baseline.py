@@ -1,11 +1,18 @@
-"""The random-entry baseline: same count, sides, pairs and TP/SL distances; seeded."""
+"""Random-entry baselines: twins keep count, sides, pairs, sizes and TP/SL distances; seeded."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from engines.backtest.baseline import random_signals
+from bot.cli.backtest import load_history
+from engines.backtest.baseline import random_runs, random_signals, run_equity, twins_at
+from engines.backtest.equity import mark_to_market
+from engines.backtest.portfolio import CAPITAL, Costs, simulate
+from engines.backtest.run import prepare
+from engines.params import DEFAULT_PARAMS
+from tests.conftest import SAMPLE
 from tests.engines.backtest.conftest import make_signal
 
 START, END = pd.Timestamp("2025-05-20", tz="UTC"), pd.Timestamp("2025-05-27", tz="UTC")
@@ -34,3 +41,47 @@ def test_same_seed_same_twins_other_seed_other_times(btc):
     draw = lambda seed: [t.timestamp for t in random_signals(btc, _signals(btc), START, END, np.random.default_rng(seed))]
     assert draw(7) == draw(7)
     assert draw(7) != draw(8)
+
+
+# ---- the random-entry distribution (data/sample, last 7 days, 6 pairs, default parameters) ----------------------
+
+@pytest.fixture(scope="module")
+def sample_run():
+    history = load_history(SAMPLE)
+    start, end = history.last_days(7)
+    prepared = prepare(history, DEFAULT_PARAMS, start, end)
+    return history, start, end, list(simulate(prepared.candidates, prepared.views, DEFAULT_PARAMS).trades)
+
+
+def test_a_twin_at_the_trades_own_time_is_that_trade_again(sample_run):
+    """Same fill, exit, fees and funding: the twins follow exactly the strategy's rules; only timing moves."""
+    history, start, end, trades = sample_run
+    twins = []
+    for pair in history.pairs:
+        mine = [t for t in trades if t.pair == pair.pair]
+        twin = twins_at(pair, mine, np.array([[t.signal_time.value for t in mine]]), DEFAULT_PARAMS, Costs())
+        assert twin.exit_ns.tolist() == [t.exit_time.value for t in mine]
+        assert np.abs(twin.pnl - [t.pnl for t in mine]).max() < 1e-9
+        twins.append(twin)
+    curve = mark_to_market(trades, {p.pair: p.bars for p in history.pairs}, CAPITAL, start, end)
+    equity = run_equity(curve.index.as_unit("ns").asi8, twins, 1, CAPITAL)
+    assert np.abs(equity[0] - curve.to_numpy()).max() < 1e-6  # the numba marking equals engines.backtest.equity
+
+
+def test_every_run_has_the_strategys_trades_at_random_times(sample_run):
+    history, start, end, trades = sample_run
+    runs = random_runs(history, trades, DEFAULT_PARAMS, start, end)
+    assert (runs.runs, runs.pnl.shape, len(trades), round(sum(t.pnl for t in trades), 2)) == (200, (200, 40), 40, -24311.94)
+    assert [round(v, 2) for v in runs.net_pnl[:3]] == [-1676.28, -2774.2, 6185.3]
+    assert (round(float(np.median(runs.net_pnl)), 2), round(float(runs.net_pnl.min()), 2)) == (10995.0, -28824.52)
+    band = runs.band
+    assert (band.index[0], band.iloc[0].tolist(), len(band)) == (start, [CAPITAL, CAPITAL], 7 * 1440 + 3)
+    assert band.iloc[-1].round(2).tolist() == [185185.62, 231501.54]
+    assert (band["low"] <= band["high"]).all()
+
+
+def test_runs_are_seeded(sample_run):
+    history, start, end, trades = sample_run
+    draw = lambda seed: random_runs(history, trades, DEFAULT_PARAMS, start, end, runs=20, seed=seed).net_pnl
+    assert np.array_equal(draw(7), draw(7))
+    assert not np.array_equal(draw(7), draw(8))

@@ -48,9 +48,11 @@ def test_hand_checked_trades(report):
                         "105590.1,sl,194278.81,234.30,-12.53,-2164.65")
 
 
-def test_random_baseline_sits_beside_the_result(report):
+def test_random_entry_runs_sit_beside_the_result(report):
     b = report.baseline
-    assert (b.seed, b.candidates, b.trades, b.win_rate, round(b.net_pnl, 2)) == (7, 21, 15, 40.0, -7507.91)
+    assert (b.seed, b.runs, b.trades, round(b.win_rate, 2), round(b.net_pnl, 2)) == (7, 200, 13, 46.15, 2551.92)
+    e = report.edge
+    assert (e.verdict, e.percentile, round(e.interval.mean, 2)) == ("too_small", 11.0, -546.61)
 
 
 def test_targets_and_break_even(report):
@@ -82,6 +84,6 @@ def pair_history_cut(pair, until: pd.Timestamp):
 
 def test_report_text_names_every_section(report):
     text = report.to_text()
-    for needle in ("random baseline", "break-even 62.0 %", "Plan targets", "MACRO conflict (rule: halve",
+    for needle in ("Edge: sample too small to judge — 13 trades", "random median", "break-even 62.0 %", "Plan targets", "MACRO conflict (rule: halve",
                    "order_book_flip unavailable in history", "P&L per day", "funding real: BTCUSDT, ETHUSDT, SOLUSDT"):
         assert needle in text
