@@ -18,6 +18,7 @@ from bot.paper import PaperPosition
 from bot.signal_journal import JournalEntry
 from bot.subscriptions import Subscription
 from bot.views import LevelsView, PositionView, Scorecard, ScoreRow, SignalView, StatusView, TunePreview
+from engines.backtest.report import BacktestReport
 from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range
 
@@ -208,6 +209,11 @@ def rolled_back(version: ParamsVersion, found: tuple[ParamChange, ...]) -> str:
 def tune_pick_value(key: str, params: StrategyParams) -> str:
     return (f"<code>{key}</code> is {getattr(params, key)} ({escape(describe_range(key))}).\n"
             f"Pick a value, or type <code>/tune {key} VALUE</code>.")
+
+
+def backtest_done(title: str, report: BacktestReport) -> str:
+    """The first reply line of a finished /backtest: the edge verdict on top, then the trade count."""
+    return clip(f"<b>{escape(report.edge.line)}</b>\n✅ {escape(title)}: {report.metrics.trades} trades")
 
 
 def subscribed(sub: Subscription, is_new: bool) -> str:

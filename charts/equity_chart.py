@@ -1,4 +1,8 @@
-"""Equity curve with its drawdown below (the backtester's equity.png)."""
+"""Equity curve with its drawdown below (the backtester's equity.png).
+
+Optionally behind the curve: a band (e.g. the 5th-95th percentiles of random-entry runs' equity,
+columns ``low`` and ``high``), and a dashed benchmark curve.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,21 @@ from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
 from charts.png import figure_png, one_render_at_a_time
-from charts.style import (BENCHMARK, DRAWDOWN, EQUITY, LABEL_PT, TEXT, add_legend, new_figure, set_title,
+from charts.style import (BAND, BENCHMARK, DRAWDOWN, EQUITY, LABEL_PT, TEXT, add_legend, new_figure, set_title,
                           title_text)
 from engines.errors import InvalidInput
 
 
 @one_render_at_a_time
-def render_equity_chart(equity: pd.Series, *, title: str, benchmark: pd.Series | None = None) -> bytes:
+def render_equity_chart(equity: pd.Series, *, title: str, benchmark: pd.Series | None = None,
+                        band: pd.DataFrame | None = None, band_label: str = "random entries 5-95 %") -> bytes:
     """PNG of ``equity`` (indexed by UTC time) and its drawdown in % from the running peak."""
     curve = _checked(equity, "equity")
     other = _checked(benchmark, "benchmark") if benchmark is not None else None
     other_name = str(benchmark.name or "benchmark") if benchmark is not None else ""
     figure, (top, bottom) = new_figure((3, 1))
+    if band is not None:
+        _draw_band(top, _checked_band(band), band_label)
     _draw_curve(top, curve, EQUITY, "-", "equity")
     if other is not None:
         _draw_curve(top, other, BENCHMARK, "--", other_name)
@@ -44,6 +51,21 @@ def _draw_curve(ax: Axes, series: pd.Series, colour: str, style: str, label: str
     """A step line: equity changes when a trade closes and stays flat in between."""
     ax.plot(_naive(series.index), series.to_numpy(), color=colour, linewidth=2.0, linestyle=style, label=label,
             drawstyle="steps-post")
+
+
+def _draw_band(ax: Axes, band: pd.DataFrame, label: str) -> None:
+    ax.fill_between(_naive(band.index), band["low"].to_numpy(), band["high"].to_numpy(), color=BAND, alpha=0.3,
+                    linewidth=0, step="post", label=label, zorder=0)
+
+
+def _checked_band(band: pd.DataFrame) -> pd.DataFrame:
+    if not {"low", "high"} <= set(band.columns):
+        raise InvalidInput(f"band needs columns low and high, got {', '.join(map(str, band.columns))}")
+    _checked(band["low"], "band low")
+    _checked(band["high"], "band high")
+    if (band["low"] > band["high"]).any():
+        raise InvalidInput("band: low must not exceed high")
+    return band.sort_index(kind="stable")
 
 
 def _draw_drawdown(ax: Axes, drawdown: pd.Series) -> None:

@@ -1,7 +1,8 @@
 """``signaltracker backtest``: run both engines over history and print the report.
 
     signaltracker backtest --data DIR [--funding DIR] [--pairs A,B] [--days 7 | --start ISO --end ISO]
-                           [--param key=value ...] [--engine all|micro|macro] [--seed N] [--json] [--out DIR]
+                           [--param key=value ...] [--engine all|micro|macro] [--seed N] [--runs N] [--json]
+                           [--out DIR]
 
 ``--days N`` is the last N days common to every selected pair. Funding files are read from
 ``--funding``, else from ``--data`` itself, else from a sibling ``funding`` folder; pairs without
@@ -87,7 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(parser)
     parser.add_argument("--engine", choices=("all", "micro", "macro"), default="all")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the random-entry baseline")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the random-entry runs")
+    parser.add_argument("--runs", type=int, default=200, help="random-entry runs the edge verdict compares against")
     parser.add_argument("--out", type=Path, help="write report.json, trades.csv and equity.png here")
     parser.set_defaults(handler=handle)
 
@@ -104,17 +106,18 @@ def write_outputs(report: BacktestReport, out: Path) -> list[Path]:
 
 
 def equity_png(report: BacktestReport) -> bytes:
-    """The equity curve and its drawdown, with the random-entry baseline dashed."""
+    """The equity curve and its drawdown, in front of the random-entry runs' 5-95 % band."""
     d = report.data
     title = f"Backtest {d['days']:g}d, {len(d['pairs'])} pairs"
-    return render_equity_chart(report.equity, title=title, benchmark=report.baseline_equity)
+    return render_equity_chart(report.equity, title=title, band=report.random_band)
 
 
 def handle(args: argparse.Namespace) -> int:
     params = params_from_assignments(args.param)
     history = load_history(args.data, args.funding, parse_pairs(args.pairs))
     start, end = window(history, args.days, args.start, args.end)
-    request = BacktestRequest(history, start, end, params, engine=args.engine, baseline_seed=args.seed)
+    request = BacktestRequest(history, start, end, params, engine=args.engine, baseline_seed=args.seed,
+                              baseline_runs=args.runs)
     report = run_backtest(request, progress=log.info)
     if args.out is not None:
         for path in write_outputs(report, args.out):

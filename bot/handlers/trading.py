@@ -68,11 +68,11 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except SignalTrackerError as e:
             await message.edit_text(render.failure(str(e)), parse_mode=ParseMode.HTML)
             return
-        await message.edit_text(f"✅ {escape(title)}: {result.report.metrics.trades} trades", parse_mode=ParseMode.HTML)
+        await message.edit_text(render.backtest_done(title, result.report), parse_mode=ParseMode.HTML)
         await reply(update, render.preformatted(result.report.to_text()))
         chat = update.effective_message
         png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90],
-                         benchmark=result.report.baseline_equity)
+                         band=result.report.random_band)
         await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))
         await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv"),
                                   caption=f"{result.report.metrics.trades} trades")

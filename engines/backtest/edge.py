@@ -33,7 +33,7 @@ LEVEL = 95.0
 BOOTSTRAP_SEED = 11
 HEADLINE = {"too_small": "sample too small to judge", "detected": "detected",
             "timing_only": "timing beats random entries, but profit not shown",
-            "worse": "none — timing worse than random entries", "none": "none detected"}
+            "worse": "none, timing worse than random entries", "none": "none detected"}
 
 
 class MeanInterval(BaseModel):

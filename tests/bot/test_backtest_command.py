@@ -19,7 +19,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 async def test_backtest_replies_with_metrics_equity_png_and_trades_csv(harness: Harness) -> None:
     progress, metrics, equity, trades = await harness.ask("/backtest 7d ETHUSDT,SOLUSDT tolerance=0.2", replies=4,
                                                           timeout=120)
-    assert progress.edits >= 1 and progress.text.startswith("✅ Backtest 7d ETHUSDT, SOLUSDT: ")
+    verdict, done = progress.text.splitlines()
+    assert progress.edits >= 1 and done.startswith("✅ Backtest 7d ETHUSDT, SOLUSDT: ")
+    assert verdict.startswith("Edge: ") and "percentile of 200 random-entry runs; mean per trade" in verdict
+    assert verdict in metrics.text.splitlines()  # the same line in the full report
     assert equity.method == "sendPhoto" and equity.file.data.startswith(PNG_MAGIC)
     assert trades.method == "sendDocument" and trades.file.filename == "trades.csv"
     rows = list(csv.DictReader(io.StringIO(trades.file.data.decode())))
@@ -53,11 +56,11 @@ async def test_backtest_errors_say_what_is_allowed(harness: Harness, text: str, 
     assert reply.text == expected
 
 
-async def test_the_equity_png_shows_the_random_entry_baseline(harness: Harness) -> None:
+async def test_the_equity_png_shows_the_random_entry_band(harness: Harness) -> None:
     _, _, equity, _ = await harness.ask("/backtest 3d ETHUSDT", replies=4, timeout=120)
     result = run_chat_backtest(parse_backtest(["3d", "ETHUSDT"]), feed=harness.service.feed,
                                params=harness.service.params, replay_dir=harness.app.bot_data["replay_dir"],
                                progress=lambda text: None)
     report = result.report
-    expected = render_equity_chart(report.equity, title="Backtest 3d ETHUSDT", benchmark=report.baseline_equity)
+    expected = render_equity_chart(report.equity, title="Backtest 3d ETHUSDT", band=report.random_band)
     assert equity.file.data == expected

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from charts import render_equity_chart
 from charts.equity_chart import drawdown_pct
-from charts.style import BENCHMARK, DRAWDOWN, EQUITY
+from charts.style import BAND, BENCHMARK, DRAWDOWN, EQUITY
 from engines.candles import resample
 from engines.errors import InvalidInput
 from market.files import read_candles
 from tests.charts.pixels import PNG_SIGNATURE, blend_on_white, colour_mask, decode_png
-from tests.conftest import M1_2025
+from tests.conftest import M1_2025, SAMPLE
 
 
 def hold_equity(symbol: str) -> pd.Series:
@@ -65,3 +66,29 @@ def test_equity_without_a_time_zone_is_refused(equity: pd.Series) -> None:
 def test_a_single_point_is_refused(equity: pd.Series) -> None:
     with pytest.raises(InvalidInput, match="at least 2 points"):
         render_equity_chart(equity.head(1), title="one")
+
+
+def sample_hold(symbol: str) -> pd.Series:
+    h1 = resample(read_candles(SAMPLE, symbol, "1m"), "1h")
+    return pd.Series(10_000.0 * h1["close"].to_numpy() / h1["close"].iloc[0], index=pd.DatetimeIndex(h1["timestamp"]))
+
+
+@pytest.fixture(scope="module")
+def band() -> pd.DataFrame:
+    """A band between two real buy-and-hold curves (BTC and ETH, data/sample)."""
+    btc, eth = sample_hold("BTCUSDT"), sample_hold("ETHUSDT")
+    return pd.DataFrame({"low": np.minimum(btc, eth), "high": np.maximum(btc, eth)})
+
+
+def test_the_band_is_filled_behind_the_curve(band: pd.DataFrame) -> None:
+    png = render_equity_chart(sample_hold("SOLUSDT"), title="SOL hold", band=band)
+    pixels = decode_png(png)
+    assert colour_mask(pixels, blend_on_white(BAND, 0.3), tolerance=2).sum() >= 100_000
+    assert colour_mask(pixels, EQUITY, tolerance=10).sum() >= 2000
+    assert colour_mask(decode_png(render_equity_chart(sample_hold("SOLUSDT"), title="SOL hold")),
+                       blend_on_white(BAND, 0.3), tolerance=2).sum() == 0
+
+
+def test_a_band_upside_down_is_refused(band: pd.DataFrame) -> None:
+    with pytest.raises(InvalidInput, match="low must not exceed high"):
+        render_equity_chart(sample_hold("SOLUSDT"), title="x", band=band.rename(columns={"low": "high", "high": "low"}))

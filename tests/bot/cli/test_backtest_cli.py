@@ -106,3 +106,15 @@ def test_console_entry_point_runs():
                            "BTCUSDT", *WINDOW, "--json"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["data"]["pairs"] == ["BTCUSDT"]
+
+
+def test_json_and_text_carry_the_edge_verdict(capsys):
+    args = ["backtest", "--data", str(SAMPLE_DATA_DIR), "--days", "7", "--runs", "100", "--seed", "3"]
+    assert main([*args, "--json"]) == 0
+    edge = json.loads(capsys.readouterr().out)["edge"]
+    assert set(edge) == {"verdict", "line", "trades", "runs", "percentile", "profit_factor_percentile", "p_value",
+                         "interval", "per_engine"}
+    assert (edge["verdict"], edge["trades"], edge["runs"], edge["p_value"]) == ("worse", 40, 100, 1.0)
+    assert set(edge["interval"]) == {"trades", "mean", "low", "high"} and set(edge["per_engine"]) == {"MACRO", "SCALP"}
+    assert main(args) == 0
+    assert edge["line"] in capsys.readouterr().out.splitlines()
