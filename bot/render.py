@@ -17,7 +17,8 @@ from bot.params_book import ParamChange, ParamsVersion
 from bot.paper import PaperPosition
 from bot.signal_journal import JournalEntry
 from bot.subscriptions import Subscription
-from bot.views import LevelsView, PositionView, Scorecard, ScoreRow, SignalView, StatusView, TunePreview
+from bot.views import EngineScore, LevelsView, PositionView, Scorecard, ScoreRow, SignalView, StatusView, TunePreview
+from engines.backtest.edge import MIN_TRADES
 from engines.backtest.report import BacktestReport
 from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range
@@ -246,11 +247,23 @@ def _score_line(row: ScoreRow) -> str:
             f"Σ {row.pnl_pct:+.2f}%")
 
 
+def _engine_score_line(score: EngineScore) -> str:
+    if score.closed < MIN_TRADES:
+        verdict = f"too few to judge ({MIN_TRADES} needed)"
+    else:
+        verdict = "above zero" if score.low > 0 else "below zero" if score.high < 0 else "not distinguishable from zero"
+    return (f"{score.engine}: {score.mean:+.2f}% ({score.low:+.2f}% … {score.high:+.2f}%) over {score.closed} closed"
+            f" — {verdict}")
+
+
 def scorecard(card: Scorecard) -> str:
     if not card.rows:
         return "No signals sent yet, so no scorecard."
     lines = ["<b>Scorecard</b> (P&amp;L as % of margin)"] + [_score_line(row) for row in card.rows]
     lines += ["", f"<b>{_score_line(card.total)}</b>"]
+    if card.engines:
+        lines += ["", "<b>Mean P&amp;L per closed signal</b> (95 % bootstrap interval)"]
+        lines += [_engine_score_line(score) for score in card.engines]
     if card.rejections:
         lines.append("skipped by risk rules: " + ", ".join(f"{k} {v}" for k, v in card.rejections.items()))
     return clip("\n".join(lines))

@@ -21,9 +21,10 @@ from bot.paper import PaperBook, PaperPosition
 from bot.params_book import ParamsBook, ParamsVersion, ParamChange, diff
 from bot.signal_journal import JournalEntry, SignalJournal
 from bot.subscriptions import Subscription, SubscriptionBook
-from bot.views import (Admission, JobRun, LevelsView, PairFreshness, PositionView, Scorecard, ScoreRow,
+from bot.views import (Admission, EngineScore, JobRun, LevelsView, PairFreshness, PositionView, Scorecard, ScoreRow,
                        SignalView, StatusView, TunePreview)
 import charts
+from engines.backtest.edge import mean_interval
 from engines.errors import DataUnavailable, InvalidInput
 from engines.levels import find_levels
 from engines.macro import MacroDecision
@@ -226,7 +227,18 @@ class BotService:
                 total[name] = total.get(name, 0) + getattr(row, name)
             total["pnl_pct"] = total.get("pnl_pct", 0.0) + row.pnl_pct
         return Scorecard(built, ScoreRow("all", "all", **{k: (v if k == "pnl_pct" else int(v))
-                                                          for k, v in total.items()}), self.paper.rejections)
+                                                          for k, v in total.items()}), self.paper.rejections,
+                         engine_scores([(e.signal.type, e.pnl_pct or 0.0)
+                                        for e in self.journal.entries(traded_only=True) if e.outcome is not None]))
+
+
+def engine_scores(closed: list[tuple[str, float]]) -> tuple[EngineScore, ...]:
+    """Per engine of the closed signals ``(engine, P&L % of margin)``: mean, bootstrap 95 % interval, count."""
+    by_engine: dict[str, list[float]] = {}
+    for engine, pnl_pct in closed:
+        by_engine.setdefault(engine, []).append(pnl_pct)
+    scores = ((engine, mean_interval(values)) for engine, values in sorted(by_engine.items()))
+    return tuple(EngineScore(engine, i.trades, i.mean, i.low, i.high) for engine, i in scores)
 
 
 def _count(row: dict[str, float], entry: JournalEntry) -> None:

@@ -108,10 +108,22 @@ class ScoreRow:
 
 
 @dataclass(frozen=True)
+class EngineScore:
+    """Mean P&L (% of margin) per closed signal of one engine, with its bootstrap 95 % interval."""
+
+    engine: str
+    closed: int
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
 class Scorecard:
     rows: tuple[ScoreRow, ...]
     total: ScoreRow
     rejections: dict[str, int] = field(default_factory=dict)
+    engines: tuple[EngineScore, ...] = ()
 
 
 @dataclass(frozen=True)

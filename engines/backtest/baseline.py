@@ -35,6 +35,7 @@ from engines.ticks import round_to_tick, tick_decimals
 GRID = {"SCALP": pd.Timedelta(minutes=15), "MACRO": pd.Timedelta(hours=1)}
 RUNS = 200
 BAND = (5.0, 95.0)
+BAND_POINTS = 1500  # the band is sampled at most this often (a chart is 1,280 px wide)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class RandomRuns:
     ``pnl[r, k]``: net P&L of run ``r``'s twin of trade ``k`` (trades in the order given);
     ``max_drawdown_pct[r]``: largest fall of run ``r``'s mark-to-market equity from its peak;
     ``band``: the ``BAND`` percentiles over runs of the mark-to-market equity at every 1m close
-    (columns ``low``/``high``, same grid as the strategy's curve up to the latest exit of any run).
+    (columns ``low``/``high``) at 1m closes from the window start to the latest exit of any run,
+    sampled every k minutes (and at the last) so that there are about ``BAND_POINTS`` points.
     """
 
     seed: int
@@ -98,24 +100,24 @@ def random_runs(history: History, trades: Sequence[Trade], params: StrategyParam
         pnl[t.run, t.column] = t.pnl
     last = max([end.value, *(int(t.exit_ns.max()) for t in twins)])
     grid = np.arange(start.value, last + 1, MINUTE_NS, dtype=np.int64)
-    equity = run_equity(grid, twins, runs, costs.capital)
-    peaks = np.maximum.accumulate(equity, axis=1)
-    drawdown = np.max((peaks - equity) / peaks, axis=1) * 100.0
-    low, high = np.percentile(equity, BAND, axis=0)
-    band = pd.DataFrame({"low": low, "high": high}, index=pd.to_datetime(grid, utc=True))
+    equity, drawdown = run_equity(grid, twins, runs, costs.capital)
+    sampled = np.unique(np.append(np.arange(0, len(grid), max(1, -(-len(grid) // BAND_POINTS))), len(grid) - 1))
+    low, high = np.percentile(equity[:, sampled], BAND, axis=0)
+    band = pd.DataFrame({"low": low, "high": high}, index=pd.to_datetime(grid[sampled], utc=True))
     return RandomRuns(seed, pnl, drawdown, band)
 
 
-def run_equity(grid: np.ndarray, twins: list[_Twins], runs: int, capital: float) -> np.ndarray:
-    """Mark-to-market equity of every run at every grid time (rules of :mod:`engines.backtest.equity`)."""
+def run_equity(grid: np.ndarray, twins: list[_Twins], runs: int, capital: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mark-to-market equity of every run at every grid time (rules of :mod:`engines.backtest.equity`),
+    and each run's largest drawdown in % of its peak."""
     realized = np.zeros((runs, len(grid) + 1))
-    equity = np.full((runs, len(grid)), capital)
+    equity = np.zeros((runs, len(grid)))
     for t in twins:
         np.add.at(realized, (t.run, np.searchsorted(grid, t.exit_ns, side="left")), t.pnl)
         candle = np.searchsorted(t.pair.bars.times, grid - MINUTE_NS, side="right") - 1
         _mark_open(equity, grid, candle, t.pair.bars.close, t.run, t.entry_ns, t.exit_ns, t.entry_price,
                    t.quantity_signed)
-    return equity + np.cumsum(realized, axis=1)[:, :-1]
+    return equity, _book_and_drawdown(equity, realized, capital)
 
 
 def _pair_twins(pair: PairHistory, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,
@@ -168,6 +170,22 @@ def _on_tick(prices: np.ndarray, tick: float) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _book_and_drawdown(equity, realized, capital):  # pragma: no cover - numba
+    """Turn open P&L into equity in place (capital + net P&L booked so far + open P&L); each run's max drawdown %."""
+    runs, n = equity.shape
+    drawdown = np.zeros(runs)
+    for r in range(runs):
+        booked, peak = capital, -np.inf
+        for g in range(n):
+            booked += realized[r, g]
+            value = booked + equity[r, g]
+            equity[r, g] = value
+            peak = max(peak, value)
+            drawdown[r] = max(drawdown[r], (peak - value) / peak)
+    return drawdown * 100.0
+
+
+@numba.njit(cache=True)
 def _mark_open(equity, grid, candle, close, run, entry_ns, exit_ns, entry_price, quantity_signed):  # pragma: no cover
     """Add each twin's open P&L to its run's equity at every minute close strictly inside its hold."""
     for j in range(len(run)):
@@ -199,5 +217,5 @@ def random_signals(history: PairHistory, signals: list[Signal], start: pd.Timest
 def _decision_grid(history: PairHistory, start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> np.ndarray:
     """Decision times (ns) in ``[start, end]`` on ``step`` where the previous 1m candle and the entry candle exist."""
     grid = pd.date_range(start.ceil(step), end, freq=step).as_unit("ns").asi8
-    times = history.bars.times
-    return grid[np.isin(grid, times) & np.isin(grid - MINUTE_NS, times)]
+    bars = history.bars
+    return grid[(bars.index_at(grid) >= 0) & (bars.index_at(grid - MINUTE_NS) >= 0)]

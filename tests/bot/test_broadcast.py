@@ -94,6 +94,8 @@ async def test_stop_loss_result_is_posted_as_a_reply_to_the_signal(harness: Harn
                            "P&L -2,239.17 USDT (-11.20% of margin, funding +0.00)")
     [stats] = await harness.ask("/stats")
     assert "MACRO ETHUSDT: 1 sent · TP 0 · SL 1 · timeout 0 · open 0 · TP rate 0% · Σ -11.20%" in stats.text
+    assert stats.text.splitlines()[-2:] == ["Mean P&L per closed signal (95 % bootstrap interval)",
+                                           "MACRO: -11.20% (-11.20% … -11.20%) over 1 closed — too few to judge (30 needed)"]
 
 
 async def test_admin_close_posts_the_result_under_the_signal(harness: Harness) -> None:

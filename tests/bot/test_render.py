@@ -1,10 +1,16 @@
-"""Message text: long reports are cut at a line, never inside a tag or entity, and stay valid HTML."""
+"""Message text: long reports are cut at a line, never inside a tag or entity, and stay valid HTML; the scorecard."""
 
 from __future__ import annotations
 
 import re
 
+from bot import render
+from bot.cli.backtest import load_history
 from bot.render import TEXT_LIMIT, clip, preformatted
+from bot.service import engine_scores
+from bot.views import Scorecard, ScoreRow
+from engines.backtest.run import BacktestRequest, run_backtest
+from tests.conftest import SAMPLE
 
 
 def test_a_long_preformatted_report_fits_and_keeps_its_closing_tag() -> None:
@@ -21,3 +27,21 @@ def test_nested_tags_are_closed_in_order() -> None:
 
 def test_short_text_is_untouched() -> None:
     assert clip("<b>ok</b>") == "<b>ok</b>"
+
+
+def test_scorecard_shows_each_engines_mean_per_closed_signal_with_its_interval() -> None:
+    """Closed signals = the trades of a 20-day backtest on data/sample, as % of their margin."""
+    history = load_history(SAMPLE)
+    start, end = history.last_days(20)
+    trades = run_backtest(BacktestRequest(history, start, end, baseline_runs=1)).trades
+    scores = engine_scores([(t.engine, 100 * t.pnl / t.margin) for t in trades])
+    assert [(s.engine, s.closed, round(s.mean, 2), round(s.low, 2), round(s.high, 2)) for s in scores] == [
+        ("MACRO", 97, -6.84, -8.89, -4.71), ("SCALP", 38, -1.37, -2.47, -0.25)]
+    few = engine_scores([("SCALP", 1.5), ("SCALP", -0.5)])
+    text = render.scorecard(Scorecard((ScoreRow("SCALP", "BTCUSDT", sent=2, tp=1, sl=1),),
+                                      ScoreRow("all", "all", sent=2, tp=1, sl=1), {}, scores + few))
+    assert text.splitlines()[-4:] == [
+        "<b>Mean P&amp;L per closed signal</b> (95 % bootstrap interval)",
+        "MACRO: -6.84% (-8.89% … -4.71%) over 97 closed — below zero",
+        "SCALP: -1.37% (-2.47% … -0.25%) over 38 closed — below zero",
+        "SCALP: +0.50% (-0.50% … +1.50%) over 2 closed — too few to judge (30 needed)"]

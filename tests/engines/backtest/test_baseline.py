@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli.backtest import load_history
 from engines.backtest.baseline import random_runs, random_signals, run_equity, twins_at
-from engines.backtest.equity import mark_to_market
+from engines.backtest.equity import mark_to_market, max_drawdown
 from engines.backtest.portfolio import CAPITAL, Costs, simulate
 from engines.backtest.run import prepare
 from engines.params import DEFAULT_PARAMS
@@ -64,8 +64,9 @@ def test_a_twin_at_the_trades_own_time_is_that_trade_again(sample_run):
         assert np.abs(twin.pnl - [t.pnl for t in mine]).max() < 1e-9
         twins.append(twin)
     curve = mark_to_market(trades, {p.pair: p.bars for p in history.pairs}, CAPITAL, start, end)
-    equity = run_equity(curve.index.as_unit("ns").asi8, twins, 1, CAPITAL)
+    equity, drawdown = run_equity(curve.index.as_unit("ns").asi8, twins, 1, CAPITAL)
     assert np.abs(equity[0] - curve.to_numpy()).max() < 1e-6  # the numba marking equals engines.backtest.equity
+    assert abs(drawdown[0] - max_drawdown(curve)[1]) < 1e-9
 
 
 def test_every_run_has_the_strategys_trades_at_random_times(sample_run):
@@ -75,9 +76,11 @@ def test_every_run_has_the_strategys_trades_at_random_times(sample_run):
     assert [round(v, 2) for v in runs.net_pnl[:3]] == [-1676.28, -2774.2, 6185.3]
     assert (round(float(np.median(runs.net_pnl)), 2), round(float(runs.net_pnl.min()), 2)) == (10995.0, -28824.52)
     band = runs.band
-    assert (band.index[0], band.iloc[0].tolist(), len(band)) == (start, [CAPITAL, CAPITAL], 7 * 1440 + 3)
+    assert (band.index[0], band.iloc[0].tolist(), len(band)) == (start, [CAPITAL, CAPITAL], 1442)  # every 7 min
+    assert band.index[-1] == end + pd.Timedelta(minutes=2)  # the latest exit of any run
     assert band.iloc[-1].round(2).tolist() == [185185.62, 231501.54]
     assert (band["low"] <= band["high"]).all()
+    assert round(float(np.median(runs.max_drawdown_pct)), 4) == 9.6898  # the strategy: 16.50 %
 
 
 def test_runs_are_seeded(sample_run):
