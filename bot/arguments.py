@@ -9,6 +9,7 @@ from typing import Any
 from engines.errors import InvalidInput
 from engines.params import parse_assignments, parse_value
 from bot.commands import COMMANDS
+from bot.subscriptions import FORMATS
 
 TIMEFRAMES = ("15m", "1h")
 ENGINES = ("micro", "macro")
@@ -60,6 +61,7 @@ class SubscribeRequest:
     pairs: tuple[str, ...] = ()
     engine: str | None = None
     min_confidence: int = 0
+    format: str = "standard"
 
 
 def parse_pair(command: str, text: str) -> str:
@@ -133,8 +135,8 @@ def parse_subscribe(args: list[str]) -> SubscribeRequest:
     values: dict[str, str] = {}
     for item in args:
         key, sep, value = item.partition("=")
-        if not sep or key not in ("pairs", "engine", "min_confidence") or not value:
-            raise UsageError("subscribe", f"expected pairs=…, engine=… or min_confidence=…, got {item!r}")
+        if not sep or key not in ("pairs", "engine", "min_confidence", "format") or not value:
+            raise UsageError("subscribe", f"expected pairs=…, engine=…, min_confidence=… or format=…, got {item!r}")
         values[key] = value
     pairs = tuple(parse_pair("subscribe", p) for p in values.get("pairs", "").split(",") if p)
     engine = values.get("engine")
@@ -143,4 +145,7 @@ def parse_subscribe(args: list[str]) -> SubscribeRequest:
     confidence = values.get("min_confidence", "0")
     if not confidence.isdigit() or not 0 <= int(confidence) <= 100:
         raise UsageError("subscribe", f"min_confidence must be a whole number from 0 to 100, got {confidence!r}")
-    return SubscribeRequest(pairs, engine.lower() if engine else None, int(confidence))
+    message_format = values.get("format", "standard").lower()
+    if message_format not in FORMATS:
+        raise UsageError("subscribe", f"format must be {' or '.join(FORMATS)}, got {values['format']!r}")
+    return SubscribeRequest(pairs, engine.lower() if engine else None, int(confidence), message_format)

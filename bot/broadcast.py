@@ -1,7 +1,8 @@
 """Posting signals and their results to channels and subscribed chats.
 
 A signal goes to ``BROADCAST_CHAT_IDS`` plus every subscriber whose filters match: the "explain"
-chart with a short caption, then the signal JSON as a reply to it. Each chat is sent to in its
+chart with a short caption, then the signal JSON as a reply to it (subscribers with
+``format=cornix``: one plain-text message in Cornix's layout instead). Each chat is sent to in its
 own task, so one slow or failing chat never holds up the others. Delivery is at-most-once per
 (signal, chat): :meth:`SignalJournal.claim` is written before the first byte goes out (see
 :mod:`bot.signal_journal` for the crash window). Flood control (429 ``retry_after``) is honoured
@@ -100,6 +101,8 @@ class Broadcaster:
     async def _deliver(self, signal: Signal, chat: int | str, png: bytes) -> str:
         for attempt in range(RETRY_LIMIT + 1):
             try:
+                if await self._sent_as_cornix(signal, chat):
+                    return "sent"
                 photo = await self.bot.send_photo(chat, InputFile(png, filename=f"{signal.pair}_signal.png"),
                                                   caption=render.signal_caption(signal), parse_mode=ParseMode.HTML)
                 self.service.journal.confirm(signal.key, chat, photo.message_id)
@@ -115,6 +118,15 @@ class Broadcaster:
                 return self._failed(signal, chat, e)
         self.service.journal.fail(signal.key, chat, "flood control")
         return "failed: flood control"
+
+    async def _sent_as_cornix(self, signal: Signal, chat: int | str) -> bool:
+        """A chat subscribed with ``format=cornix`` gets one plain-text message its copy-trading bot parses."""
+        sub = self.service.subscriptions.get(chat) if isinstance(chat, int) else None
+        if sub is None or sub.format != "cornix":
+            return False
+        message = await self.bot.send_message(chat, render.signal_cornix(signal))
+        self.service.journal.confirm(signal.key, chat, message.message_id)
+        return True
 
     def _failed(self, signal: Signal, chat: int | str, error: TelegramError) -> str:
         self.service.journal.fail(signal.key, chat, error.message)

@@ -33,7 +33,7 @@ CATALOG: tuple[Command, ...] = (
     Command("pairs", "", "the tracked pairs", "/pairs"),
     Command("status", "", "data freshness, jobs, positions, version", "/status"),
     Command("stats", "", "scorecard of sent signals", "/stats"),
-    Command("subscribe", "[pairs=A,B] [engine=micro|macro] [min_confidence=0-100]",
+    Command("subscribe", "[pairs=A,B] [engine=micro|macro] [min_confidence=0-100] [format=standard|cornix]",
             "get signals in this chat", "/subscribe pairs=SOLUSDT engine=micro min_confidence=60"),
     Command("unsubscribe", "", "stop signals in this chat", "/unsubscribe"),
     Command("params", "", "current strategy parameters", "/params"),

@@ -22,6 +22,7 @@ from engines.backtest.edge import MIN_TRADES
 from engines.backtest.report import BacktestReport
 from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range
+from engines.risk import LEVERAGE
 
 TEXT_LIMIT = 4096
 CLIP_MARGIN = 32
@@ -137,6 +138,18 @@ def signal_caption(signal: Signal) -> str:
                 f"checks: {checks}\n{when(signal.timestamp)}", CAPTION_LIMIT)
 
 
+def signal_cornix(signal: Signal, leverage: float = LEVERAGE) -> str:
+    """Plain text in the free-text layout Cornix parses (help.cornix.io "Signal Posting"): a full pair name
+    (``ETH/USDT``), the keyword ``Entry``, the take-profit as ``Target``, the stop typed out as ``Stop``,
+    ``Leverage`` for a leveraged signal; no emojis and no other numbers a parser could take for a price.
+    """
+    return (f"{signal.pair.removesuffix('USDT')}/USDT {signal.side}\n"
+            f"Leverage: {leverage:g}x\n"
+            f"Entry: {signal.entry:g}\n"
+            f"Target: {signal.tp:g}\n"
+            f"Stop: {signal.sl:g}")
+
+
 def signal_json(signal: Signal) -> str:
     return clip(code_block(signal.to_pretty_json()))
 
@@ -221,7 +234,8 @@ def subscribed(sub: Subscription, is_new: bool) -> str:
     pairs = ", ".join(sub.pairs) or "all pairs"
     engine = sub.engine or "both engines"
     verb = "Subscribed" if is_new else "Subscription updated"
-    return f"🔔 {verb}: {pairs}, {engine}, confidence ≥ {sub.min_confidence}. /unsubscribe to stop."
+    layout = ", Cornix text format" if sub.format == "cornix" else ""
+    return f"🔔 {verb}: {pairs}, {engine}, confidence ≥ {sub.min_confidence}{layout}. /unsubscribe to stop."
 
 
 def status(view: StatusView) -> str:

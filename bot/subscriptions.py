@@ -1,4 +1,8 @@
-"""Per-chat broadcast subscriptions with filters (pairs, engine, minimum confidence)."""
+"""Per-chat broadcast subscriptions with filters (pairs, engine, minimum confidence) and a message format.
+
+Formats: ``standard`` (the explain chart with a caption, then the signal JSON as a reply) and
+``cornix`` (one plain-text message in the layout Cornix and similar copy-trading bots parse).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from storage import StateStore
 
 TABLE = "subscriptions"
 Engine = Literal["micro", "macro"]
+Format = Literal["standard", "cornix"]
+FORMATS: tuple[Format, ...] = ("standard", "cornix")
 ENGINE_OF_TYPE: dict[str, Engine] = {"SCALP": "micro", "MACRO": "macro"}
 
 
@@ -22,6 +28,7 @@ class Subscription(BaseModel):
     pairs: tuple[str, ...] = ()
     engine: Engine | None = None
     min_confidence: int = Field(0, ge=0, le=100)
+    format: Format = "standard"
 
     def matches(self, signal: Signal) -> bool:
         return ((not self.pairs or signal.pair in self.pairs)

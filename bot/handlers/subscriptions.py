@@ -15,7 +15,7 @@ from bot.subscriptions import Subscription
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_subscribe(chat_args(context))
     sub = Subscription(chat_id=update.effective_chat.id, pairs=request.pairs, engine=request.engine,
-                       min_confidence=request.min_confidence)
+                       min_confidence=request.min_confidence, format=request.format)
     await reply(update, render.subscribed(sub, service_of(context).subscribe(sub)))
 
 

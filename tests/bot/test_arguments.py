@@ -26,6 +26,7 @@ def test_tune_accepts_key_value_and_key_equals_value() -> None:
 
 def test_subscribe_filters() -> None:
     assert parse_subscribe(["engine=MACRO", "min_confidence=60"]) == SubscribeRequest((), "macro", 60)
+    assert parse_subscribe(["format=Cornix"]) == SubscribeRequest(format="cornix")
 
 
 @pytest.mark.parametrize(("parse", "args", "problem"), [
@@ -35,7 +36,8 @@ def test_subscribe_filters() -> None:
     (parse_backtest, ["7d", "SOL", "rsi=3"], "unknown parameter 'rsi'; known: " + ", ".join(PARAM_SPECS)),
     (parse_tune, ["touches", "2.5"], "touches: a whole number from 2 to 4, got '2.5'"),
     (parse_subscribe, ["min_confidence=101"], "min_confidence must be a whole number from 0 to 100, got '101'"),
-    (parse_subscribe, ["pairs"], "expected pairs=…, engine=… or min_confidence=…, got 'pairs'"),
+    (parse_subscribe, ["pairs"], "expected pairs=…, engine=…, min_confidence=… or format=…, got 'pairs'"),
+    (parse_subscribe, ["format=json"], "format must be standard or cornix, got 'json'"),
 ])
 def test_errors_say_what_is_wrong(parse, args: list[str], problem: str) -> None:
     with pytest.raises(UsageError) as caught:

@@ -45,6 +45,20 @@ async def test_subscribers_get_only_what_their_filters_allow(harness: Harness) -
         "🔔 Subscribed: all pairs, micro, confidence ≥ 0. /unsubscribe to stop."]
 
 
+async def test_a_cornix_subscriber_gets_one_plain_text_message_and_the_result_under_it(harness: Harness) -> None:
+    [reply] = await harness.ask("/subscribe pairs=ETHUSDT format=cornix", user=TRADER)
+    assert reply.text == "🔔 Subscribed: ETHUSDT, both engines, confidence ≥ 0, Cornix text format. /unsubscribe to stop."
+    assert harness.service.subscriptions.get(TRADER).format == "cornix"  # stored with the subscription
+    await harness.advance(61)
+    signal = harness.in_chat(TRADER)[1]
+    assert (signal.method, len(harness.in_chat(TRADER))) == ("sendMessage", 2)
+    assert signal.text == "ETH/USDT LONG\nLeverage: 10x\nEntry: 2590.08\nTarget: 2641.88\nStop: 2564.18"
+    assert [m.method for m in harness.in_chat(CHANNEL)] == ["sendPhoto", "sendMessage"]  # the default is unchanged
+    await harness.advance(3 * 60)
+    result = harness.in_chat(TRADER)[-1]
+    assert result.text.startswith("ETHUSDT LONG closed — 🛑 stop-loss") and result.reply_to == signal.message_id
+
+
 async def test_flood_control_retry_after_is_honoured(harness: Harness) -> None:
     harness.api.throttle_next_send(CHANNEL, retry_after=1)
     await harness.advance(61)
@@ -94,8 +108,11 @@ async def test_stop_loss_result_is_posted_as_a_reply_to_the_signal(harness: Harn
                            "P&L -2,239.17 USDT (-11.20% of margin, funding +0.00)")
     [stats] = await harness.ask("/stats")
     assert "MACRO ETHUSDT: 1 sent · TP 0 · SL 1 · timeout 0 · open 0 · TP rate 0% · Σ -11.20%" in stats.text
-    assert stats.text.splitlines()[-2:] == ["Mean P&L per closed signal (95 % bootstrap interval)",
-                                           "MACRO: -11.20% (-11.20% … -11.20%) over 1 closed — too few to judge (30 needed)"]
+    lines = stats.text.splitlines()
+    at = lines.index("Mean P&L per closed signal (95 % bootstrap interval)")
+    assert lines[at: at + 2] == [
+        "Mean P&L per closed signal (95 % bootstrap interval)",
+        "MACRO: -11.17% (-11.20% … -11.15%) over 2 closed — too few to judge (30 needed)"]
 
 
 async def test_admin_close_posts_the_result_under_the_signal(harness: Harness) -> None:

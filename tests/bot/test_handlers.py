@@ -57,8 +57,11 @@ async def test_levels_on_the_hourly_chart(harness: Harness) -> None:
     ("/backtest week", "⚠️ period must be days like 7d (1d-60d), got 'week'\n"
                        "Usage: /backtest DAYSd [PAIRS] [key=value …] — e.g. /backtest 7d SOLUSDT,ETHUSDT tolerance=0.2"),
     ("/subscribe engine=swing", "⚠️ engine must be micro or macro, got 'swing'\nUsage: /subscribe [pairs=A,B] "
-                                "[engine=micro|macro] [min_confidence=0-100] — e.g. /subscribe pairs=SOLUSDT "
-                                "engine=micro min_confidence=60"),
+                                "[engine=micro|macro] [min_confidence=0-100] [format=standard|cornix] — e.g. "
+                                "/subscribe pairs=SOLUSDT engine=micro min_confidence=60"),
+    ("/subscribe format=3commas", "⚠️ format must be standard or cornix, got '3commas'\nUsage: /subscribe "
+                                  "[pairs=A,B] [engine=micro|macro] [min_confidence=0-100] [format=standard|cornix] "
+                                  "— e.g. /subscribe pairs=SOLUSDT engine=micro min_confidence=60"),
     ("/tune tolerance 0.9", "⚠️ tolerance: a number from 0.2 to 0.3, got 0.9"),
     ("/tune tolerance", "⚠️ missing the value for 'tolerance'\nUsage: /tune [KEY VALUE] — e.g. /tune tolerance 0.2"),
     ("/close", "⚠️ missing argument\nUsage: /close PAIR — e.g. /close SOLUSDT"),
