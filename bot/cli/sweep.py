@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--walk-forward", type=int, default=0, metavar="N", help="also run N rolling folds")
     parser.add_argument("--min-trades", type=int, default=10, help="in-sample trades a combination needs")
     parser.add_argument("--executor", choices=("local", "ray"), default="local")
+    parser.add_argument("--runs", type=int, default=200, help="random-entry runs per combination (out-of-sample)")
     parser.set_defaults(handler=handle)
 
 
@@ -57,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.min_trades < 0:
         raise InvalidInput(f"--min-trades: a whole number >= 0, got {args.min_trades}")
     request = SweepRequest(history, start, end, parse_grid(args.grid), base, split=args.split, folds=args.walk_forward,
-                           min_trades=args.min_trades, executor=args.executor)
+                           min_trades=args.min_trades, executor=args.executor, runs=args.runs)
     report = run_sweep(request, progress=log.info)
     sys.stdout.write(json.dumps(report.to_json_dict()) + "\n" if args.json else report.to_text())
     return 0

@@ -51,8 +51,8 @@ class RandomRuns:
 
     seed: int
     pnl: np.ndarray
-    max_drawdown_pct: np.ndarray
-    band: pd.DataFrame
+    max_drawdown_pct: np.ndarray | None  # None when asked without equity
+    band: pd.DataFrame | None
 
     @property
     def runs(self) -> int:
@@ -90,19 +90,24 @@ class _Twins:
 
 
 def random_runs(history: History, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,
-                end: pd.Timestamp, costs: Costs = Costs(), *, runs: int = RUNS, seed: int = 7) -> RandomRuns:
-    """The random-entry distribution of ``trades`` (see module doc); seeded, reproducible."""
+                end: pd.Timestamp, costs: Costs = Costs(), *, runs: int = RUNS, seed: int = 7,
+                equity: bool = True) -> RandomRuns:
+    """The random-entry distribution of ``trades`` (see module doc); seeded, reproducible.
+
+    ``equity=False`` skips the equity paths (no band, no drawdowns): P&L only, for sweeps."""
     rng = np.random.default_rng(seed)
     pnl = np.zeros((runs, len(trades)))
     twins = [_pair_twins(pair, trades, params, start, end, costs, runs, rng) for pair in history.pairs]
     twins = [t for t in twins if t is not None]
     for t in twins:
         pnl[t.run, t.column] = t.pnl
+    if not equity:
+        return RandomRuns(seed, pnl, None, None)
     last = max([end.value, *(int(t.exit_ns.max()) for t in twins)])
     grid = np.arange(start.value, last + 1, MINUTE_NS, dtype=np.int64)
-    equity, drawdown = run_equity(grid, twins, runs, costs.capital)
+    paths, drawdown = run_equity(grid, twins, runs, costs.capital)
     sampled = np.unique(np.append(np.arange(0, len(grid), max(1, -(-len(grid) // BAND_POINTS))), len(grid) - 1))
-    low, high = np.percentile(equity[:, sampled], BAND, axis=0)
+    low, high = np.percentile(paths[:, sampled], BAND, axis=0)
     band = pd.DataFrame({"low": low, "high": high}, index=pd.to_datetime(grid[sampled], utc=True))
     return RandomRuns(seed, pnl, drawdown, band)
 

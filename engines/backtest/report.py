@@ -81,7 +81,7 @@ def baseline_summary(runs: RandomRuns, days: float) -> Baseline:
     return Baseline(seed=runs.seed, runs=runs.runs, trades=runs.pnl.shape[1], win_rate=float(np.median(runs.win_rate)),
                     profit_factor=None if not np.isfinite(pf) else pf, net_pnl=float(np.median(net)),
                     net_pnl_p5=float(p5), net_pnl_p95=float(p95), avg_daily_pnl=float(np.median(net)) / days,
-                    max_drawdown_pct=float(np.median(runs.max_drawdown_pct)))
+                    max_drawdown_pct=float(np.median(runs.max_drawdown_pct)) if runs.max_drawdown_pct is not None else 0.0)
 
 
 class BacktestReport(BaseModel):

@@ -12,7 +12,11 @@ spans of equal length L, with training length T = L x split / (1 - split) and T 
 window; fold i trains on [start + iL, start + iL + T) and tests on the next L.
 
 Beside each out-of-sample result: the random-entry baseline (same count, sides, pairs and TP/SL
-distances as that combination's out-of-sample signals, seeded), through the same rules.
+distances as that combination's out-of-sample signals, seeded), through the same rules. Each
+combination's out-of-sample net P&L is also placed among ``runs`` random-entry runs of its own
+out-of-sample trades (:func:`engines.backtest.baseline.random_runs`): its percentile. With
+independent combinations and no edge, 5 % of them would beat 95 % of their random runs by luck
+alone; the report says how many did and how many luck alone would give.
 
 Signals are cached per engine: MICRO signals (and their exits) depend on the non-MACRO parameters,
 MACRO signals, exits and decisions only on ``trend_lookback`` and the ``macro_*`` parameters.
@@ -30,8 +34,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from engines.backtest.baseline import random_signals
+from engines.backtest.baseline import RUNS, random_runs, random_signals
 from engines.backtest.candidates import pair_candidates
+from engines.backtest.edge import ALPHA, percentile_of
 from engines.backtest.history import History
 from engines.backtest.portfolio import Costs, simulate
 from engines.backtest.run import BASELINE_SEED, Prepared, prepare, quick_run, window_candidates
@@ -68,6 +73,8 @@ class SweepRequest:
     min_trades: int = 10
     costs: Costs = field(default_factory=Costs)
     executor: Executor = "local"
+    runs: int = RUNS
+    seed: int = BASELINE_SEED
 
     def __post_init__(self) -> None:
         self.history.check_window(self.start, self.end)
@@ -75,6 +82,8 @@ class SweepRequest:
             raise InvalidInput(f"--split: a fraction from 0.1 to 0.9, got {self.split}")
         if self.folds < 0 or self.folds > 20:
             raise InvalidInput(f"--walk-forward: a whole number of folds from 1 to 20, got {self.folds}")
+        if not 1 <= self.runs <= 10_000:
+            raise InvalidInput(f"--runs: a whole number from 1 to 10000, got {self.runs}")
         if self.executor not in ("local", "ray"):
             raise InvalidInput(f"--executor: local or ray, got {self.executor!r}")
         for key, values in self.grid.items():
@@ -121,6 +130,7 @@ class ComboResult(BaseModel):
     changes: dict[str, Any]
     in_sample: WindowStats
     out_of_sample: WindowStats
+    oos_percentile: float | None = None  # among random-entry runs of its out-of-sample trades; None without any
     folds: list[tuple[WindowStats, WindowStats]] = []
 
 
@@ -143,6 +153,9 @@ class SweepReport(BaseModel):
     walk_forward: list[FoldResult]
     walk_forward_out_of_sample: dict[str, Any] | None
     baseline_out_of_sample: dict[str, WindowStats]
+    random_runs: int = RUNS
+    beat_95: int = 0  # combinations whose out-of-sample percentile is at least 95
+    expected_by_luck: float = 0.0  # 5 % of the combinations with out-of-sample trades
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -217,8 +230,19 @@ def evaluate_combo(request: SweepRequest, changes: dict[str, Any], cache: Signal
     cut = request.split_time()
     folds = [(window_stats(prepared, params, *train, request.costs), window_stats(prepared, params, *test, request.costs))
              for train, test in request.fold_windows()]
+    oos = quick_run(prepared, params, cut, request.end, request.costs).trades
     return ComboResult(changes=changes, in_sample=window_stats(prepared, params, request.start, cut, request.costs),
-                       out_of_sample=window_stats(prepared, params, cut, request.end, request.costs), folds=folds)
+                       out_of_sample=trade_stats(oos, cut, request.end, request.costs), folds=folds,
+                       oos_percentile=oos_percentile(request, params, oos))
+
+
+def oos_percentile(request: SweepRequest, params: StrategyParams, trades) -> float | None:
+    """Where the out-of-sample net P&L sits among ``request.runs`` random-entry runs of the same trades."""
+    if not trades:
+        return None
+    runs = random_runs(request.history, list(trades), params, request.split_time(), request.end, request.costs,
+                       runs=request.runs, seed=request.seed, equity=False)
+    return percentile_of(sum(t.pnl for t in trades), runs.net_pnl)
 
 
 def score(stats: WindowStats, min_trades: int) -> tuple[float, float] | None:
@@ -256,7 +280,9 @@ def run_sweep(request: SweepRequest, progress: Callable[[str], None] | None = No
         objective=OBJECTIVE.format(min_trades=request.min_trades), split=request.split,
         split_time=request.split_time().isoformat(), grid={k: list(v) for k, v in request.grid.items()},
         combos=results, best=best, base=base, walk_forward=folds, walk_forward_out_of_sample=pooled(folds),
-        baseline_out_of_sample=baselines)
+        baseline_out_of_sample=baselines, random_runs=request.runs,
+        beat_95=sum(1 for c in results if c.oos_percentile is not None and c.oos_percentile >= 100 * (1 - ALPHA)),
+        expected_by_luck=ALPHA * sum(1 for c in results if c.oos_percentile is not None))
 
 
 def walk_forward(request: SweepRequest, results: list[ComboResult], base: ComboResult) -> list[FoldResult]:

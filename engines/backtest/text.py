@@ -124,6 +124,10 @@ def render_text(r: "BacktestReport") -> str:
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 
 
+def _percentile(value: float | None) -> str:
+    return "no trades" if value is None else f"{ordinal(round(value))} percentile of random entries"
+
+
 def _stats_line(s) -> str:
     return (f"{s.trades:>4} trades  win {s.win_rate:5.1f} %  PF {_pf(s.profit_factor):>5}  P&L {_money(s.net_pnl):>10}"
             f"  closed-trade DD {s.max_drawdown_pct:5.2f} %")
@@ -138,14 +142,18 @@ def render_sweep(r) -> str:
     else:
         lines += [f"Chosen on in-sample: {r.best.changes}",
                   f"  in-sample      {_stats_line(r.best.in_sample)}",
-                  f"  out-of-sample  {_stats_line(r.best.out_of_sample)}",
+                  f"  out-of-sample  {_stats_line(r.best.out_of_sample)}  ({_percentile(r.best.oos_percentile)})",
                   f"  random entries {_stats_line(r.baseline_out_of_sample['best'])}"]
     lines += ["Base parameters", f"  in-sample      {_stats_line(r.base.in_sample)}",
-              f"  out-of-sample  {_stats_line(r.base.out_of_sample)}",
+              f"  out-of-sample  {_stats_line(r.base.out_of_sample)}  ({_percentile(r.base.oos_percentile)})",
               f"  random entries {_stats_line(r.baseline_out_of_sample['base'])}",
-              "", "All combinations (in-sample | out-of-sample)"]
+              "", f"Luck: {r.beat_95} of {len(r.combos)} combinations beat 95 % of their {r.random_runs} random-entry "
+              f"runs out-of-sample; luck alone would give about {r.expected_by_luck:.1f} (5 % of those with trades, "
+              f"were they independent)",
+              "", "All combinations (in-sample | out-of-sample, its percentile among random entries)"]
     for c in r.combos:
-        lines.append(f"  {c.changes}\n    IS  {_stats_line(c.in_sample)}\n    OOS {_stats_line(c.out_of_sample)}")
+        lines.append(f"  {c.changes}\n    IS  {_stats_line(c.in_sample)}\n    OOS {_stats_line(c.out_of_sample)}"
+                     f"  ({_percentile(c.oos_percentile)})")
     if r.walk_forward:
         lines += ["", "Walk-forward"]
         for f in r.walk_forward:

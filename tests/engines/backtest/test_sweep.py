@@ -7,11 +7,13 @@ import math
 import pandas as pd
 import pytest
 
+from bot.cli.backtest import load_history
 from engines.backtest.history import History
 from engines.backtest.run import prepare
 from engines.backtest.sweep import SignalCache, SweepRequest, choose, run_sweep
 from engines.errors import InvalidInput, ParamError
 from engines.params import DEFAULT_PARAMS
+from tests.conftest import SAMPLE
 from tests.engines.backtest.conftest import pair_history
 
 START, END = pd.Timestamp("2025-05-24", tz="UTC"), pd.Timestamp("2025-06-03", tz="UTC")
@@ -98,3 +100,22 @@ def test_random_baseline_sits_beside_the_out_of_sample_results(report):
     assert set(report.baseline_out_of_sample) == {"base", "best"}
     assert (base.start, base.end) == (report.split_time, END.isoformat())
     assert "random entries" in report.to_text()
+
+
+def test_each_combination_gets_its_out_of_sample_percentile_and_the_luck_count():
+    """data/sample, SOL/XRP/BNB, last 10 days: no combination beats 95 % of its random runs; luck would give 0.2."""
+    sample = load_history(SAMPLE, pairs=["SOLUSDT", "XRPUSDT", "BNBUSDT"])
+    start, end = sample.last_days(10)
+    report = run_sweep(SweepRequest(sample, start, end, GRID, min_trades=5, runs=100))
+    assert [(c.out_of_sample.trades, c.oos_percentile) for c in report.combos] == [
+        (22, 59.0), (18, 40.0), (22, 57.0), (18, 34.0)]
+    assert (report.base.oos_percentile, report.beat_95, report.expected_by_luck, report.random_runs) == (31.0, 0, 0.2, 100)
+    text = report.to_text()
+    assert ("Luck: 0 of 4 combinations beat 95 % of their 100 random-entry runs out-of-sample; luck alone would give "
+            "about 0.2") in text
+    assert "(40th percentile of random entries)" in text
+
+
+def test_random_runs_must_be_a_sensible_count(history):
+    with pytest.raises(InvalidInput, match="--runs: a whole number from 1 to 10000, got 0"):
+        SweepRequest(history, START, END, GRID, runs=0)
