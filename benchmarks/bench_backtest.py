@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_backtest.py [--data DIR] [--days 7] [--repeat 3]
 
 Prints (best of ``--repeat`` warm runs, after one warm-up run that compiles the numba kernels):
-- ours: signals of both engines + 1m exits + portfolio passes (main, no-conflict-rule, baseline) + report;
+- ours: signals of both engines + 1m exits + portfolio passes (main, no-conflict-rule) + 200 random-entry
+  runs with the edge verdict + report;
 - ours, execution only: exits + one portfolio pass on the same candidates;
 - backtesting.py: its execution alone of our main run's entries (one Backtest per pair and engine,
   on the 1m candles from the window start to the end of the data, same TP/SL/time stops);
@@ -106,7 +107,7 @@ def main() -> None:
     theirs, count = best_of(1, lambda: backtesting_py_execution(history, run.trades, start))
     print(f"window {start:%Y-%m-%d %H:%M} -> {end:%Y-%m-%d %H:%M} UTC, {report.signals['candidates']} signals, "
           f"{report.metrics.trades} trades (backtesting.py executed {count})")
-    print(f"ours, full backtest (signals + exits + 3 portfolio passes + report): {full:.3f} s")
+    print(f"ours, full backtest (signals + exits + 2 passes + random runs + report): {full:.3f} s")
     print(f"ours, execution only (exits + portfolio pass):                      {ours_exec:.3f} s")
     print(f"backtesting.py, execution of the same entries:                       {theirs:.3f} s")
     print(f"ratio backtesting.py execution / our full backtest:                  {theirs / full:.1f}x")
