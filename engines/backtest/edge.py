@@ -113,6 +113,8 @@ def interval_text(i: MeanInterval) -> str:
 
 def verdict_line(code: str, trades: int, runs: int, percentile: float, interval: MeanInterval) -> str:
     """One plain line, e.g. ``Edge: none detected — 43rd percentile of 200 random-entry runs; mean per trade ...``."""
+    if trades == 0:
+        return f"Edge: {HEADLINE[code]} — no trades"
     where = f"{ordinal(int(round(percentile)))} percentile of {runs} random-entry runs"
     if code == "too_small":
         where = f"{trades} trades, at least {MIN_TRADES} needed; {where}"

@@ -78,10 +78,11 @@ def baseline_summary(runs: RandomRuns, days: float) -> Baseline:
     net = runs.net_pnl
     pf = float(np.median(runs.profit_factor))
     p5, p95 = np.percentile(net, [5, 95])
+    drawdowns = runs.max_drawdown_pct if runs.max_drawdown_pct is not None else np.zeros(1)
     return Baseline(seed=runs.seed, runs=runs.runs, trades=runs.pnl.shape[1], win_rate=float(np.median(runs.win_rate)),
                     profit_factor=None if not np.isfinite(pf) else pf, net_pnl=float(np.median(net)),
                     net_pnl_p5=float(p5), net_pnl_p95=float(p95), avg_daily_pnl=float(np.median(net)) / days,
-                    max_drawdown_pct=float(np.median(runs.max_drawdown_pct)) if runs.max_drawdown_pct is not None else 0.0)
+                    max_drawdown_pct=float(np.median(drawdowns)))
 
 
 class BacktestReport(BaseModel):
@@ -113,7 +114,8 @@ class BacktestReport(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """One JSON object: headline metrics at the top level, then the sections."""
         metrics = self.metrics.model_dump(mode="json")
-        return {**metrics, "edge": self.edge.model_dump(mode="json"), "rejections": self.rejections, "daily_cap": self.daily_cap, "margin_skips": self.margin_skips,
+        return {**metrics, "edge": self.edge.model_dump(mode="json"), "rejections": self.rejections,
+                "daily_cap": self.daily_cap, "margin_skips": self.margin_skips,
                 "break_even_win_rate": self.break_even_win_rate, "pf_1_5_win_rate": self.pf_1_5_win_rate,
                 "signals": self.signals, "macro_conflict": self.macro_conflict.model_dump(mode="json"),
                 "baseline": self.baseline.model_dump(mode="json"),

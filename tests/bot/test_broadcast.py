@@ -47,7 +47,8 @@ async def test_subscribers_get_only_what_their_filters_allow(harness: Harness) -
 
 async def test_a_cornix_subscriber_gets_one_plain_text_message_and_the_result_under_it(harness: Harness) -> None:
     [reply] = await harness.ask("/subscribe pairs=ETHUSDT format=cornix", user=TRADER)
-    assert reply.text == "🔔 Subscribed: ETHUSDT, both engines, confidence ≥ 0, Cornix text format. /unsubscribe to stop."
+    assert reply.text == ("🔔 Subscribed: ETHUSDT, both engines, confidence ≥ 0, Cornix text format. "
+                          "/unsubscribe to stop.")
     assert harness.service.subscriptions.get(TRADER).format == "cornix"  # stored with the subscription
     await harness.advance(61)
     signal = harness.in_chat(TRADER)[1]

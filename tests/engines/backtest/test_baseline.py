@@ -72,7 +72,7 @@ def test_a_twin_at_the_trades_own_time_is_that_trade_again(sample_run):
 def test_every_run_has_the_strategys_trades_at_random_times(sample_run):
     history, start, end, trades = sample_run
     runs = random_runs(history, trades, DEFAULT_PARAMS, start, end)
-    assert (runs.runs, runs.pnl.shape, len(trades), round(sum(t.pnl for t in trades), 2)) == (200, (200, 40), 40, -24311.94)
+    assert (runs.runs, runs.pnl.shape, round(sum(t.pnl for t in trades), 2)) == (200, (200, 40), -24311.94)
     assert [round(v, 2) for v in runs.net_pnl[:3]] == [-1676.28, -2774.2, 6185.3]
     assert (round(float(np.median(runs.net_pnl)), 2), round(float(runs.net_pnl.min()), 2)) == (10995.0, -28824.52)
     band = runs.band

@@ -43,8 +43,9 @@ def test_verdict_boundaries(trades, p, p_below, low, expected):
 
 def test_verdict_line_reads_plainly():
     i = MeanInterval(trades=40, mean=-41.2, low=-160.4, high=75.3)
-    assert verdict_line("none", 40, 200, 43.2, i) == (
-        "Edge: none detected — 43rd percentile of 200 random-entry runs; mean per trade −$41 (95 %: −$160 … +$75)")
+    assert verdict_line("none", 40, 200, 43.2, i) == ("Edge: none detected — 43rd percentile of 200 random-entry runs; "
+                                                      "mean per trade −$41 (95 %: −$160 … +$75)")
+    assert verdict_line("too_small", 0, 200, 50.0, mean_interval([])) == "Edge: sample too small to judge — no trades"
     assert verdict_line("too_small", 12, 200, 61.0, i).startswith(
         "Edge: sample too small to judge — 12 trades, at least 30 needed; 61st percentile")
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 100)] == [
