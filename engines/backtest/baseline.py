@@ -35,7 +35,7 @@ from engines.ticks import round_to_tick, tick_decimals
 GRID = {"SCALP": pd.Timedelta(minutes=15), "MACRO": pd.Timedelta(hours=1)}
 RUNS = 200
 BAND = (5.0, 95.0)
-BAND_POINTS = 1500  # the band is sampled at most this often (a chart is 1,280 px wide)
+BAND_POINTS = 1500  # equity of the runs is taken at about this many times
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ class RandomRuns:
     """``runs`` random-entry twins of a run's trades.
 
     ``pnl[r, k]``: net P&L of run ``r``'s twin of trade ``k`` (trades in the order given);
-    ``max_drawdown_pct[r]``: largest fall of run ``r``'s mark-to-market equity from its peak;
-    ``band``: the ``BAND`` percentiles over runs of the mark-to-market equity at every 1m close
-    (columns ``low``/``high``) at 1m closes from the window start to the latest exit of any run,
-    sampled every k minutes (and at the last) so that there are about ``BAND_POINTS`` points.
+    ``band``: the ``BAND`` percentiles over runs of the mark-to-market equity (columns ``low``/``high``)
+    at 1m closes from the window start to the latest exit of any run, every k minutes and at the
+    last, so that there are about ``BAND_POINTS`` points (a chart is 1,280 px wide);
+    ``max_drawdown_pct[r]``: largest fall of run ``r``'s equity from its peak at those same times.
     """
 
     seed: int
@@ -103,13 +103,19 @@ def random_runs(history: History, trades: Sequence[Trade], params: StrategyParam
         pnl[t.run, t.column] = t.pnl
     if not equity:
         return RandomRuns(seed, pnl, None, None)
-    last = max([end.value, *(int(t.exit_ns.max()) for t in twins)])
-    grid = np.arange(start.value, last + 1, MINUTE_NS, dtype=np.int64)
+    grid = _sampled_grid(start.value, max([end.value, *(int(t.exit_ns.max()) for t in twins)]))
     paths, drawdown = run_equity(grid, twins, runs, costs.capital)
-    sampled = np.unique(np.append(np.arange(0, len(grid), max(1, -(-len(grid) // BAND_POINTS))), len(grid) - 1))
-    low, high = np.percentile(paths[:, sampled], BAND, axis=0)
-    band = pd.DataFrame({"low": low, "high": high}, index=pd.to_datetime(grid[sampled], utc=True))
+    low, high = np.percentile(paths, BAND, axis=0)
+    band = pd.DataFrame({"low": low, "high": high}, index=pd.to_datetime(grid, utc=True))
     return RandomRuns(seed, pnl, drawdown, band)
+
+
+def _sampled_grid(first: int, last: int) -> np.ndarray:
+    """Minute closes from ``first`` to ``last`` (ns), every k minutes and the last one: about ``BAND_POINTS``."""
+    minutes = (last - first) // MINUTE_NS + 1
+    step = max(1, -(-minutes // BAND_POINTS))
+    times = np.arange(first, last + 1, step * MINUTE_NS, dtype=np.int64)
+    return np.unique(np.append(times, first + (minutes - 1) * MINUTE_NS))
 
 
 def run_equity(grid: np.ndarray, twins: list[_Twins], runs: int, capital: float) -> tuple[np.ndarray, np.ndarray]:
