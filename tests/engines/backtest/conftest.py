@@ -10,7 +10,7 @@ import pytest
 from engines.backtest.history import History, PairHistory
 from engines.models import ExhaustionChecks, Signal, Trend
 from market.files import read_candles, read_funding
-from tests.conftest import FUNDING, M1_2025
+from tests.conftest import FUNDING, M1_2025, SAMPLE
 
 
 def pair_history(pair: str) -> PairHistory:
@@ -39,3 +39,12 @@ def make_signal(history: PairHistory, at: str, side: str = "LONG", kind: str = "
                   support=[], resistance=[], trend=Trend(slope=0.0, intercept=close),
                   timestamp=datetime.fromisoformat(when.isoformat()), confidence=60,
                   exhaustion_checks=checks or ExhaustionChecks(volume_drop=True, double_wick=True))
+
+
+SAMPLE_PAIRS = ("BNBUSDT", "BTCUSDT", "ETHUSDT", "LINKUSDT", "SOLUSDT", "XRPUSDT")
+
+
+def sample_history(pairs: tuple[str, ...] = SAMPLE_PAIRS) -> History:
+    """``pairs`` of the bundled sample (``data/sample``: 1m candles and funding), in the order given."""
+    return History(tuple(PairHistory.from_candles(p, read_candles(SAMPLE, p, "1m"), read_funding(SAMPLE, p))
+                         for p in pairs))

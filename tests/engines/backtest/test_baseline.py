@@ -6,14 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.cli.backtest import load_history
 from engines.backtest.baseline import random_runs, random_signals, run_equity, twins_at
 from engines.backtest.equity import mark_to_market, max_drawdown
 from engines.backtest.portfolio import CAPITAL, Costs, simulate
 from engines.backtest.run import prepare
 from engines.params import DEFAULT_PARAMS
-from tests.conftest import SAMPLE
-from tests.engines.backtest.conftest import make_signal
+from tests.engines.backtest.conftest import make_signal, sample_history
 
 START, END = pd.Timestamp("2025-05-20", tz="UTC"), pd.Timestamp("2025-05-27", tz="UTC")
 
@@ -47,7 +45,7 @@ def test_same_seed_same_twins_other_seed_other_times(btc):
 
 @pytest.fixture(scope="module")
 def sample_run():
-    history = load_history(SAMPLE)
+    history = sample_history()
     start, end = history.last_days(7)
     prepared = prepare(history, DEFAULT_PARAMS, start, end)
     return history, start, end, list(simulate(prepared.candidates, prepared.views, DEFAULT_PARAMS).trades)

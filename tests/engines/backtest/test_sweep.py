@@ -7,14 +7,12 @@ import math
 import pandas as pd
 import pytest
 
-from bot.cli.backtest import load_history
 from engines.backtest.history import History
 from engines.backtest.run import prepare
 from engines.backtest.sweep import SignalCache, SweepRequest, choose, run_sweep
 from engines.errors import InvalidInput, ParamError
 from engines.params import DEFAULT_PARAMS
-from tests.conftest import SAMPLE
-from tests.engines.backtest.conftest import pair_history
+from tests.engines.backtest.conftest import pair_history, sample_history
 
 START, END = pd.Timestamp("2025-05-24", tz="UTC"), pd.Timestamp("2025-06-03", tz="UTC")
 GRID = {"tolerance": (0.2, 0.3), "trend_lookback": (150, 250)}
@@ -104,7 +102,7 @@ def test_random_baseline_sits_beside_the_out_of_sample_results(report):
 
 def test_each_combination_gets_its_out_of_sample_percentile_and_the_luck_count():
     """data/sample, SOL/XRP/BNB, last 10 days: no combination beats 95 % of its random runs; luck would give 0.2."""
-    sample = load_history(SAMPLE, pairs=["SOLUSDT", "XRPUSDT", "BNBUSDT"])
+    sample = sample_history(("SOLUSDT", "XRPUSDT", "BNBUSDT"))
     start, end = sample.last_days(10)
     report = run_sweep(SweepRequest(sample, start, end, GRID, min_trades=5, runs=100))
     assert [(c.out_of_sample.trades, c.oos_percentile) for c in report.combos] == [
