@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--walk-forward", type=int, default=0, metavar="N", help="also run N rolling folds")
     parser.add_argument("--min-trades", type=int, default=10, help="in-sample trades a combination needs")
     parser.add_argument("--executor", choices=("local", "ray"), default="local")
-    parser.add_argument("--runs", type=int, default=200, help="random-entry runs per combination (out-of-sample)")
+    parser.add_argument("--runs", type=int, default=100, help="random-entry runs per combination (out-of-sample)")
     parser.set_defaults(handler=handle)
 
 

@@ -13,8 +13,8 @@ window; fold i trains on [start + iL, start + iL + T) and tests on the next L.
 
 Beside each out-of-sample result: the random-entry baseline (same count, sides, pairs and TP/SL
 distances as that combination's out-of-sample signals, seeded), through the same rules. Each
-combination's out-of-sample net P&L is also placed among ``runs`` random-entry runs of its own
-out-of-sample trades (:func:`engines.backtest.baseline.random_runs`): its percentile. With
+combination's out-of-sample net P&L is also placed among ``runs`` (default 100) random-entry runs
+of its own out-of-sample trades (:func:`engines.backtest.baseline.random_runs`): its percentile. With
 independent combinations and no edge, 5 % of them would beat 95 % of their random runs by luck
 alone; the report says how many did and how many luck alone would give.
 
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from engines.backtest.baseline import RUNS, random_runs, random_signals
+from engines.backtest.baseline import random_runs, random_signals
 from engines.backtest.candidates import pair_candidates
 from engines.backtest.edge import ALPHA, percentile_of
 from engines.backtest.history import History
@@ -54,6 +54,7 @@ DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
     "sr_lookback": (100, 125, 150),
     "trend_lookback": (150, 200, 250),
 }
+SWEEP_RUNS = 100  # random-entry runs per combination: a 1 % resolution is enough to tell who beats 95 %
 OBJECTIVE = "highest in-sample profit factor with >= {min_trades} in-sample trades; ties: higher net P&L"
 
 
@@ -73,7 +74,7 @@ class SweepRequest:
     min_trades: int = 10
     costs: Costs = field(default_factory=Costs)
     executor: Executor = "local"
-    runs: int = RUNS
+    runs: int = SWEEP_RUNS
     seed: int = BASELINE_SEED
 
     def __post_init__(self) -> None:
@@ -153,7 +154,7 @@ class SweepReport(BaseModel):
     walk_forward: list[FoldResult]
     walk_forward_out_of_sample: dict[str, Any] | None
     baseline_out_of_sample: dict[str, WindowStats]
-    random_runs: int = RUNS
+    random_runs: int = SWEEP_RUNS
     beat_95: int = 0  # combinations whose out-of-sample percentile is at least 95
     expected_by_luck: float = 0.0  # 5 % of the combinations with out-of-sample trades
 
@@ -172,6 +173,7 @@ class SignalCache:
     def __init__(self, history: History, start: pd.Timestamp, end: pd.Timestamp) -> None:
         self.history, self.start, self.end = history, start, end
         self._parts: dict[tuple, Prepared] = {}
+        self.percentiles: dict[tuple, float] = {}  # out-of-sample percentile by trades (combinations often share them)
 
     def prepared(self, params: StrategyParams) -> Prepared:
         """Everything ``prepare`` would return for ``params``, reusing each engine's part when it can."""
@@ -233,16 +235,23 @@ def evaluate_combo(request: SweepRequest, changes: dict[str, Any], cache: Signal
     oos = quick_run(prepared, params, cut, request.end, request.costs).trades
     return ComboResult(changes=changes, in_sample=window_stats(prepared, params, request.start, cut, request.costs),
                        out_of_sample=trade_stats(oos, cut, request.end, request.costs), folds=folds,
-                       oos_percentile=oos_percentile(request, params, oos))
+                       oos_percentile=oos_percentile(request, params, oos, cache.percentiles))
 
 
-def oos_percentile(request: SweepRequest, params: StrategyParams, trades) -> float | None:
-    """Where the out-of-sample net P&L sits among ``request.runs`` random-entry runs of the same trades."""
+def oos_percentile(request: SweepRequest, params: StrategyParams, trades, known: dict[tuple, float]) -> float | None:
+    """Where the out-of-sample net P&L sits among ``request.runs`` random-entry runs of the same trades.
+
+    ``known``: percentiles already computed, by everything the random runs depend on (the same trades
+    and time stops give the same runs, so they are computed once)."""
     if not trades:
         return None
-    runs = random_runs(request.history, list(trades), params, request.split_time(), request.end, request.costs,
-                       runs=request.runs, seed=request.seed, equity=False)
-    return percentile_of(sum(t.pnl for t in trades), runs.net_pnl)
+    key = (params.time_stop, params.macro_time_stop,
+           *((t.pair, t.engine, t.side, t.signal_time.value, t.tp, t.sl, t.size, t.pnl) for t in trades))
+    if key not in known:
+        runs = random_runs(request.history, list(trades), params, request.split_time(), request.end, request.costs,
+                           runs=request.runs, seed=request.seed, equity=False)
+        known[key] = percentile_of(sum(t.pnl for t in trades), runs.net_pnl)
+    return known[key]
 
 
 def score(stats: WindowStats, min_trades: int) -> tuple[float, float] | None:
