@@ -27,6 +27,24 @@ def topic_pair(topic: str) -> str:
     return topic.rsplit(".", 1)[-1]
 
 
+def detached(message: dict) -> dict:
+    """A copy of a pybit callback message that pybit's thread will not change afterwards.
+
+    For ``orderbook`` and ``tickers`` topics pybit hands over its own merged ``self.data[topic]``
+    and keeps updating it in place with the next deltas; copy it on pybit's thread. pybit replaces
+    book levels rather than editing them, so copying the level lists is enough.
+    """
+    topic = message.get("topic", "")
+    data = message.get("data")
+    if topic.startswith("orderbook.") and isinstance(data, dict):
+        data = {key: list(value) if key in ("a", "b") else value for key, value in data.items()}
+    elif topic.startswith("tickers.") and isinstance(data, dict):
+        data = dict(data)
+    else:
+        return message
+    return {**message, "data": data}
+
+
 def ms_timestamp(value: str | int) -> pd.Timestamp:
     return pd.Timestamp(int(value), unit="ms", tz="UTC").as_unit("ms")
 

@@ -4,7 +4,8 @@ pybit builds its URL from a template; :class:`_ConfiguredUrlWebSocket` overrides
 the connection goes to a configured URL (``BYBIT_WS_URL``; tests use a local server; the path must
 stay ``/v5/public/linear``). pybit's own reconnect is switched off: the feed detects drops and
 silence itself, opens a fresh :class:`BybitStream` and backfills over REST. pybit calls back on
-its own thread; every message is passed to the loop with ``loop.call_soon_threadsafe``.
+its own thread; every message is copied there (pybit keeps editing its merged book and ticker
+dicts) and passed to the loop with ``loop.call_soon_threadsafe``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pybit.unified_trading import WebSocket
 
 from engines.errors import MarketError
+from market.bybit_messages import detached
 
 logger = logging.getLogger(__name__)
 DEFAULT_WS_URL = "wss://stream.bybit.com/v5/public/linear"
@@ -104,7 +106,8 @@ class BybitStream:
                 logger.debug("closing Bybit stream: %s", e)
 
     def _deliver(self, message: dict) -> None:
+        """On pybit's thread: hand a copy of ``message`` to the loop (pybit keeps changing the original)."""
         try:
-            self._loop.call_soon_threadsafe(self._on_message, message)
+            self._loop.call_soon_threadsafe(self._on_message, detached(message))
         except RuntimeError:  # the loop is closed: the feed has stopped
             pass

@@ -9,8 +9,23 @@ import time
 import pytest
 
 from engines.errors import MarketError
-from market.bybit_messages import topics_for
+from market.bybit_messages import book_update, topics_for
 from market.bybit_stream import BybitStream
+from tests.conftest import SAMPLE
+from tests.market.conftest import NOW
+from tests.market.recorded_market import RecordedMarket, price_text
+
+
+@pytest.fixture
+def recorded_market() -> RecordedMarket:
+    return RecordedMarket(SAMPLE, ["BTCUSDT", "SOLUSDT", "ETHUSDT"], NOW)
+
+
+async def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 async def test_messages_arrive_on_the_event_loop_thread(ws_server):
@@ -44,3 +59,25 @@ async def test_an_unreachable_url_is_a_market_error():
                          connect_attempts=1)
     with pytest.raises(MarketError, match="cannot open Bybit stream ws://127.0.0.1:9/v5/public/linear"):
         await asyncio.to_thread(stream.open, ["tickers.SOLUSDT"])
+
+
+async def test_each_delivered_book_and_ticker_is_the_state_of_its_own_message(ws_server, recorded_market):
+    """pybit merges deltas into one dict per topic on its thread; the loop must get a copy per message."""
+    received: list[dict] = []
+    stream = BybitStream(ws_server.url, asyncio.get_running_loop(), received.append)
+    await asyncio.to_thread(stream.open, ["orderbook.50.BTCUSDT", "tickers.BTCUSDT"])
+    try:
+        await wait_for(lambda: len(received) == 2)
+        expected_books, expected_prices = [0.0], [recorded_market.last_price("BTCUSDT")]
+        for _ in range(6):
+            await ws_server.step()
+            await wait_for(lambda: len(received) == 2 + 2 * len(expected_books))
+            candle = recorded_market.closed("BTCUSDT", "1m").iloc[-1]
+            expected_books.append(0.5 if candle["close"] >= candle["open"] else -0.5)
+            expected_prices.append(recorded_market.last_price("BTCUSDT"))
+    finally:
+        await asyncio.to_thread(stream.close)
+    books = [book_update(m).imbalance for m in received if m["topic"].startswith("orderbook.")]
+    prices = [m["data"]["lastPrice"] for m in received if m["topic"].startswith("tickers.")]
+    assert books == expected_books and len(set(books)) == 3
+    assert prices == [price_text(p, 0.1) for p in expected_prices]
