@@ -10,6 +10,8 @@
 Only the light-weight feed types are re-exported here; import the feeds from their modules.
 """
 
-from market.feed import BookUpdate, ClosedCandle, FundingUpdate, Listener, MarketEvent, MarketFeed, StreamStatus
+from market.feed import (BookUpdate, ClosedCandle, FundingUpdate, Listener, MarketEvent, MarketFeed, SourceState,
+                         StartupProgress, StreamStatus)
 
-__all__ = ["BookUpdate", "ClosedCandle", "FundingUpdate", "Listener", "MarketEvent", "MarketFeed", "StreamStatus"]
+__all__ = ["BookUpdate", "ClosedCandle", "FundingUpdate", "Listener", "MarketEvent", "MarketFeed", "SourceState",
+           "StartupProgress", "StreamStatus"]

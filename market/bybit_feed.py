@@ -1,10 +1,17 @@
 """The live feed: pybit's public stream for closed candles, book and funding; ccxt REST for history.
 
-Start-up loads history over REST (``history.startup_counts``), connects, subscribes
-``kline.1/15/60``, ``tickers`` and ``orderbook.50`` for every pair and backfills what closed in
-between. A watchdog notices a dropped or silent connection, reconnects with backoff, and backfills
-every pair over REST before any further candle is emitted; per-pair silence shows in
-:meth:`BybitFeed.status`. Listeners run one event at a time on the event loop, in order.
+Start-up picks the pairs (given, or the top ``universe_size`` by turnover), loads their history
+over REST (``history.startup_counts``), emits each pair's last closed 15m and 1h candle once (the
+bot decides them like any other), connects, subscribes ``kline.1/15/60``, ``tickers`` and
+``orderbook.50`` for every pair and backfills what closed in between. Nothing is ever replaced by
+other data: while Bybit cannot be reached, start-up keeps retrying with backoff (the log says so
+once a minute, :meth:`BybitFeed.sources` at once) and nothing is emitted.
+
+A watchdog notices a dropped or silent connection and reconnects with backoff; every pair is then
+backfilled over REST in the background before any further candle of it is emitted. A hole REST
+cannot fill holds a pair back for at most ``gap_wait_seconds``: then what is there is emitted, the
+hole is named in :meth:`BybitFeed.status` and filled into the buffer later when REST has it.
+Listeners run one event at a time on the event loop, in order.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import pandas as pd
 
@@ -20,16 +28,18 @@ from engines.candles import timeframe_delta
 from engines.errors import DataUnavailable, MarketError
 from market import bybit_messages as messages
 from market.bybit_stream import DEFAULT_WS_URL, BybitStream
-from market.candle_sequencer import CandleSequencer
+from market.candle_sequencer import CandleSequencer, emission_key
 from market.candle_store import CandleStore
 from market.dispatch import ListenerSet
 from market.feed import (DEFAULT_BUFFER_LENGTH, TIMEFRAMES, BookUpdate, ClosedCandle, Listener, MarketEvent,
-                         StreamStatus)
+                         SourceState, StartupProgress, StreamStatus)
+from market.health import SourceHealth
 from market.history import Clock, HistoryClient, startup_counts, wall_clock
 from market.retry import RetryPolicy
+from market.universe import UNIVERSE_SIZE, Universe
 
 logger = logging.getLogger(__name__)
-BACKFILL_ROUNDS = 20
+T = TypeVar("T")
 
 
 class BybitFeed:
@@ -40,7 +50,9 @@ class BybitFeed:
                  watchdog_seconds: float = 1.0, book_interval_seconds: float = 1.0,
                  reconnect: RetryPolicy = RetryPolicy(attempts=1, base_delay=1.0, max_delay=60.0),
                  history_counts: dict[str, int] | None = None, buffer_length: int = DEFAULT_BUFFER_LENGTH,
-                 ping_interval: float = 20, open_timeout: float = 10.0, clock: Clock = wall_clock) -> None:
+                 ping_interval: float = 20, open_timeout: float = 10.0, clock: Clock = wall_clock,
+                 gap_wait_seconds: float = 60.0, rest_probe_seconds: float = 60.0,
+                 universe_size: int = UNIVERSE_SIZE) -> None:
         self.ws_url = ws_url
         self.rest = rest or HistoryClient("bybit")
         self.fallback_rest = fallback_rest
@@ -52,6 +64,13 @@ class BybitFeed:
         self.ping_interval = ping_interval
         self.open_timeout = open_timeout
         self.clock = clock
+        self.gap_wait_seconds = gap_wait_seconds
+        self.rest_probe_seconds = rest_probe_seconds
+        self.universe_size = universe_size
+        self.stream_health = SourceHealth("Bybit WebSocket", clock=clock)
+        self.rest_health = {client.exchange_id: SourceHealth(f"{client.exchange_id.title()} REST", clock=clock)
+                            for client in filter(None, (self.rest, fallback_rest))}
+        self._last_rest_call = time.monotonic()
         self.reconnects = 0
         self.messages_received = 0
         self._store = CandleStore(buffer_length)
@@ -70,16 +89,27 @@ class BybitFeed:
         self._tasks: list[asyncio.Task] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._backfilling: set[str] = set()
+        self._filling_gaps: set[str] = set()
+        self._loaded: list[str] = []
+        self._pairs_chosen = False
         self._stopped = False
 
     # -- MarketFeed --------------------------------------------------------------------------
     async def start(self, pairs: Sequence[str]) -> None:
+        """Pick ``pairs`` (empty: the top ``universe_size`` by turnover), load them, connect.
+
+        Returns once the stream is up; while Bybit is unreachable it keeps trying (it never gives
+        up, and never emits anything else instead). Raises DataUnavailable only for a pair that
+        Bybit does not list.
+        """
         self._loop = asyncio.get_running_loop()
-        self._pairs = list(dict.fromkeys(pairs))
-        if not self._pairs:
-            raise DataUnavailable("BybitFeed.start needs at least one pair")
-        await asyncio.gather(*(self._load_pair(pair) for pair in self._pairs))
         self._tasks.append(asyncio.create_task(self._dispatch(), name="bybit-dispatch"))
+        chosen = list(dict.fromkeys(pairs)) or await self._persist(
+            self.rest, "top pairs by turnover", lambda: Universe(self.rest, size=self.universe_size).refresh())
+        self._pairs, self._pairs_chosen = chosen, True
+        await self._persist(self.rest, "markets", self.rest.load_markets)
+        await asyncio.gather(*(self._persist(self.rest, f"{pair} history", lambda pair=pair: self._load_pair(pair))
+                               for pair in self._pairs))
         await self._connect("start-up")
         self._tasks.append(asyncio.create_task(self._watchdog(), name="bybit-watchdog"))
 
@@ -114,21 +144,69 @@ class BybitFeed:
             raise DataUnavailable(f"{pair} is not tracked (pairs: {', '.join(self._pairs) or 'none'})")
         return self._ticks[pair]
 
+    def loaded_pairs(self) -> list[str]:
+        return list(self._loaded)
+
+    def progress(self) -> StartupProgress:
+        return StartupProgress(len(self._loaded), len(self._pairs) if self._pairs_chosen else None)
+
+    def sources(self) -> list[SourceState]:
+        return [self.stream_health.state(), *(health.state() for health in self.rest_health.values())]
+
     async def drain(self) -> None:
         """Wait until every event received so far has been handed to the listeners."""
         await self._queue.join()
 
     # -- start-up ----------------------------------------------------------------------------
+    async def _persist(self, client: HistoryClient, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """``await call()`` until it works, with backoff; failures go to ``client``'s health (and the log)."""
+        attempt = 0
+        while True:
+            try:
+                result = await self._rest_call(client, f"{what} from {client.exchange_id}", call)
+            except MarketError:
+                await asyncio.sleep(self.reconnect_policy.delay(min(attempt, 16)))
+                attempt += 1
+            else:
+                return result
+
+    async def _rest_call(self, client: HistoryClient, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One REST call, its outcome recorded in ``client``'s health; raises MarketError on failure."""
+        self._last_rest_call = time.monotonic()
+        try:
+            result = await call()
+        except MarketError as e:
+            self.rest_health[client.exchange_id].failed(f"{what}: {e}")
+            raise
+        self.rest_health[client.exchange_id].ok()
+        return result
+
     async def _load_pair(self, pair: str) -> None:
         market = await self.rest.market(pair)
+        frames = {timeframe: await self.rest.recent(pair, timeframe, count)
+                  for timeframe, count in self.history_counts.items()}
         self._ticks[pair] = float(market["precision"]["price"])
         self._funding_hours[pair] = float(market["info"].get("fundingInterval") or 480) / 60
         self._store.add_pair(pair)
-        for timeframe, count in self.history_counts.items():
-            self._store.load(pair, timeframe, await self.rest.recent(pair, timeframe, count))
+        for timeframe, frame in frames.items():
+            self._store.load(pair, timeframe, frame)
         last = {tf: self._store.last_timestamp(pair, tf) for tf in TIMEFRAMES}
         self._sequencers[pair] = CandleSequencer(pair, last)
         self._last_pair_message[pair] = time.monotonic()
+        self._loaded.append(pair)
+        self._emit_last_closed(pair)
+
+    def _emit_last_closed(self, pair: str) -> None:
+        """The pair's last loaded 15m and 1h candles, once: the bot decides them like any other."""
+        last = []
+        for timeframe in ("15m", "1h"):
+            frame = self._store.frame(pair, timeframe)
+            if not frame.empty:
+                r = frame.iloc[-1]
+                last.append(ClosedCandle(pair, timeframe, r["timestamp"], float(r["open"]), float(r["high"]),
+                                         float(r["low"]), float(r["close"]), float(r["volume"])))
+        for candle in sorted(last, key=emission_key):
+            self._queue.put_nowait(candle)
 
     # -- connection --------------------------------------------------------------------------
     async def _connect(self, reason: str) -> None:
@@ -146,13 +224,19 @@ class BybitFeed:
                 break
             except MarketError as e:
                 await asyncio.to_thread(stream.close)
-                wait = self.reconnect_policy.delay(min(attempt, 16))
-                logger.warning("Bybit stream (%s) failed: %s; retry in %.2f s", reason, e, wait)
+                self.stream_health.failed(f"{reason}: {e}")
+                await asyncio.sleep(self.reconnect_policy.delay(min(attempt, 16)))
                 attempt += 1
-                await asyncio.sleep(wait)
         self._last_message = time.monotonic()
+        self.stream_health.ok("connected")
         logger.info("Bybit stream connected (%s)", reason)
-        await asyncio.gather(*(self._backfill(pair) for pair in self._pairs))
+        for pair in self._pairs:  # in the background: the watchdog goes on while REST is slow or down
+            self._start_task(self._backfill(pair), f"backfill-{pair}")
+
+    def _start_task(self, work: Awaitable[None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.append(task)
+        task.add_done_callback(lambda done: done in self._tasks and self._tasks.remove(done))
 
     async def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
@@ -163,38 +247,96 @@ class BybitFeed:
         while True:
             await asyncio.sleep(self.watchdog_seconds)
             self._report_silent_pairs()
+            self._probe_rest()
             silent = time.monotonic() - self._last_message
             if self._stream is None or not self._stream.is_connected():
                 await self._reconnect("connection dropped")
             elif silent > self.silence_seconds:
                 await self._reconnect(f"no message for {silent:.0f} s")
 
+    def _probe_rest(self) -> None:
+        """REST unused for ``rest_probe_seconds``: ask for a recent candle, so /status knows it is up."""
+        if time.monotonic() - self._last_rest_call < self.rest_probe_seconds or not self._loaded:
+            return
+        since = self.clock().floor("min") - pd.Timedelta(minutes=2)
+        self._start_task(self._quietly(self._rest_call(self.rest, f"probe from {self.rest.exchange_id}", lambda: self.rest.fetch(
+            self._loaded[0], "1m", since))), "bybit-rest-probe")
+
+    @staticmethod
+    async def _quietly(call: Awaitable[object]) -> None:
+        try:
+            await call
+        except (MarketError, DataUnavailable):
+            pass  # recorded in the source's health
+
     async def _reconnect(self, reason: str) -> None:
         self.reconnects += 1
-        logger.warning("Bybit stream: %s; reconnecting (#%d)", reason, self.reconnects)
+        self.stream_health.failed(reason)
+        logger.info("Bybit stream: %s; reconnecting (#%d)", reason, self.reconnects)
         for pair in self._pairs:
             self._queue.put_nowait(self._pair_status(pair, connected=False, note=f"{pair} stream {reason}, reconnecting"))
         await self._connect(reason)
 
     # -- backfill ----------------------------------------------------------------------------
     async def _backfill(self, pair: str) -> None:
-        """Fetch what the stream missed, merge it with what it held, emit; retry while a gap remains."""
+        """Fetch what the stream missed, merge it with what it held, emit; retry while a gap remains.
+
+        After ``gap_wait_seconds`` a hole REST could not fill stops holding the pair back: what
+        is there is emitted and the hole is recorded, to be filled in the background.
+        """
         if pair in self._backfilling:
             return
         self._backfilling.add(pair)
+        started, attempt = time.monotonic(), 0
         try:
-            for attempt in range(BACKFILL_ROUNDS):
+            while not self._stopped:
                 sequencer = self._sequencers[pair]
                 candles = await self._fetch_missing(pair, sequencer)
-                if candles is not None:
-                    for candle in sequencer.merge_backfill(candles):
-                        self._emit_candle(candle)
+                for candle in sequencer.merge_backfill(candles or []) if candles is not None else []:
+                    self._emit_candle(candle)
                 if not sequencer.needs_backfill:
-                    return
-                await asyncio.sleep(self.reconnect_policy.delay(min(attempt, 8)))
-            logger.error("%s: gap still open after repeated backfills; waiting for the next candle", pair)
+                    break
+                if time.monotonic() - started >= self.gap_wait_seconds:
+                    self._give_up_waiting(pair, sequencer)
+                    break
+                await asyncio.sleep(min(self.reconnect_policy.delay(min(attempt, 8)),
+                                        max(0.0, started + self.gap_wait_seconds - time.monotonic())))
+                attempt += 1
         finally:
             self._backfilling.discard(pair)
+        if self._sequencers[pair].gaps and pair not in self._filling_gaps:
+            self._start_task(self._fill_gaps(pair), f"fill-gaps-{pair}")
+
+    def _give_up_waiting(self, pair: str, sequencer: CandleSequencer) -> None:
+        known = set(sequencer.gaps)
+        for candle in sequencer.merge_backfill([], allow_gaps=True):
+            self._emit_candle(candle)
+        for gap in (g for g in sequencer.gaps if g not in known):
+            logger.warning("%s: %s; REST could not fill them in %.0f s: going on without them, still trying",
+                           pair, gap, self.gap_wait_seconds)
+        self._queue.put_nowait(self._pair_status(pair))
+
+    async def _fill_gaps(self, pair: str) -> None:
+        """Keep fetching the recorded holes; late candles go into the buffer, not to the listeners."""
+        self._filling_gaps.add(pair)
+        sequencer, attempt = self._sequencers[pair], 0
+        try:
+            while sequencer.gaps and not self._stopped:
+                await asyncio.sleep(self.reconnect_policy.delay(min(attempt, 16)))
+                attempt += 1
+                for gap in list(sequencer.gaps):
+                    step = timeframe_delta(gap.timeframe)
+                    frame = await self._fetch_with_fallback(pair, gap.timeframe, gap.first, gap.last + step)
+                    if frame is None:
+                        continue
+                    self._store.insert([ClosedCandle(pair, gap.timeframe, r.timestamp, r.open, r.high, r.low, r.close,
+                                                     r.volume) for r in frame.itertuples(index=False)])
+                    if len(frame) >= gap.count:
+                        sequencer.close_gap(gap)
+                        logger.warning("%s: filled late: %s (in the buffer; not replayed to the bot)", pair, gap)
+                        self._queue.put_nowait(self._pair_status(pair))
+        finally:
+            self._filling_gaps.discard(pair)
 
     async def _fetch_missing(self, pair: str, sequencer: CandleSequencer) -> list[ClosedCandle] | None:
         out: list[ClosedCandle] = []
@@ -209,12 +351,16 @@ class BybitFeed:
                     for r in frame.itertuples(index=False)]
         return out
 
-    async def _fetch_with_fallback(self, pair: str, timeframe: str, since: pd.Timestamp) -> pd.DataFrame | None:
+    async def _fetch_with_fallback(self, pair: str, timeframe: str, since: pd.Timestamp,
+                                   until: pd.Timestamp | None = None) -> pd.DataFrame | None:
         for client in filter(None, (self.rest, self.fallback_rest)):
             try:
-                return await client.fetch(pair, timeframe, since)
-            except (MarketError, DataUnavailable) as e:
-                logger.warning("%s %s backfill from %s failed: %s", pair, timeframe, client.exchange_id, e)
+                return await self._rest_call(client, f"{pair} {timeframe} backfill from {client.exchange_id}",
+                                             lambda client=client: client.fetch(pair, timeframe, since, until))
+            except MarketError:
+                pass  # recorded in the client's health
+            except DataUnavailable as e:
+                logger.debug("%s %s backfill from %s: %s", pair, timeframe, client.exchange_id, e)
         return None
 
     # -- messages (on the event loop) --------------------------------------------------------
@@ -246,9 +392,7 @@ class BybitFeed:
             for ready in sequencer.offer(candle):
                 self._emit_candle(ready)
         if sequencer.needs_backfill and pair not in self._backfilling and self._stream is not None:
-            task = asyncio.get_running_loop().create_task(self._backfill(pair), name=f"backfill-{pair}")
-            self._tasks.append(task)
-            task.add_done_callback(lambda done: done in self._tasks and self._tasks.remove(done))
+            self._start_task(self._backfill(pair), f"backfill-{pair}")
 
     def _on_book(self, pair: str, message: dict, now: float) -> None:
         if now - self._last_book_emit.get(pair, float("-inf")) < self.book_interval_seconds:
@@ -292,5 +436,11 @@ class BybitFeed:
         if note is None:
             note = f"{pair} stream silent {silent:.0f} s" if raw_silence > self.silence_seconds else \
                 f"{pair} stream live" if connected else f"{pair} stream disconnected"
-        last = {tf: t for tf in TIMEFRAMES if (t := self._store.last_timestamp(pair, tf)) is not None}
+            sequencer = self._sequencers.get(pair)
+            if sequencer is not None and sequencer.gaps:
+                note += "; " + "; ".join(map(str, sequencer.gaps[-3:])) + " (REST could not fill them yet)"
+        last = {tf: t for tf in TIMEFRAMES if pair in self._loaded
+                and (t := self._store.last_timestamp(pair, tf)) is not None}
+        if pair not in self._loaded:
+            note = f"{pair} history not loaded yet"
         return StreamStatus(pair, connected, silent, last, note)

@@ -8,6 +8,10 @@ live) calls its listeners, in order, with:
 - :class:`BookUpdate` with the top-10 order-book imbalance (live only).
 - :class:`FundingUpdate` with the funding rate that settles at ``next_funding_time``.
 - :class:`StreamStatus` when a pair's stream goes silent, disconnects or recovers.
+
+A live feed also emits, once at start, the last 15m and 1h candle of each pair's loaded history
+(so the bot decides the candle that closed just before it started, like any other); every other
+candle is emitted once as it closes.
 """
 
 from __future__ import annotations
@@ -70,6 +74,39 @@ class StreamStatus:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class SourceState:
+    """Health of one data source ("Bybit WebSocket", "Bybit REST", "replay files").
+
+    ``ok`` is None while the source has not been used; ``since`` is when it became ok or failing;
+    ``failures`` counts the failed attempts in a row; ``note`` is the last error or state.
+    """
+
+    name: str
+    ok: bool | None
+    since: pd.Timestamp | None
+    last_ok: pd.Timestamp | None
+    failures: int
+    note: str
+
+
+@dataclass(frozen=True)
+class StartupProgress:
+    """How far start-up got: ``loaded`` of ``total`` pairs have their history (``total`` None: not chosen yet)."""
+
+    loaded: int
+    total: int | None
+
+    @property
+    def done(self) -> bool:
+        return self.total is not None and self.loaded >= self.total
+
+    def __str__(self) -> str:
+        if self.total is None:
+            return "starting, choosing the pairs to track"
+        return f"starting, {self.loaded} of {self.total} pairs loaded"
+
+
 MarketEvent = ClosedCandle | BookUpdate | FundingUpdate | StreamStatus
 Listener = Callable[[MarketEvent], Awaitable[None]]
 
@@ -102,3 +139,12 @@ class MarketFeed(Protocol):
 
     def tick_size(self, pair: str) -> float:
         """Price tick of ``pair``."""
+
+    def loaded_pairs(self) -> list[str]:
+        """The tracked pairs whose history is loaded (their candles can be read)."""
+
+    def progress(self) -> StartupProgress:
+        """Start-up progress."""
+
+    def sources(self) -> list[SourceState]:
+        """Health of each data source the feed uses."""

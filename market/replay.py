@@ -24,7 +24,8 @@ from engines.errors import DataUnavailable, InvalidInput
 from engines.ticks import infer_tick
 from market.candle_store import CandleStore
 from market.dispatch import ListenerSet
-from market.feed import DEFAULT_BUFFER_LENGTH, TIMEFRAMES, ClosedCandle, FundingUpdate, Listener, StreamStatus
+from market.feed import (DEFAULT_BUFFER_LENGTH, TIMEFRAMES, ClosedCandle, FundingUpdate, Listener, SourceState,
+                         StartupProgress, StreamStatus)
 from market.files import list_symbols, read_candles, read_funding
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,17 @@ class ReplayFeed:
         if pair not in self._ticks:
             raise DataUnavailable(f"{pair} is not in this replay (pairs: {', '.join(self._pairs) or 'none'})")
         return self._ticks[pair]
+
+    def loaded_pairs(self) -> list[str]:
+        return [pair for pair in self._pairs if pair in self._ticks]
+
+    def progress(self) -> StartupProgress:
+        return StartupProgress(len(self.loaded_pairs()), len(self._pairs) if self._pairs else None)
+
+    def sources(self) -> list[SourceState]:
+        ok = bool(self._pairs) and len(self.loaded_pairs()) == len(self._pairs)
+        return [SourceState(f"replay files ({self.data_dir.name})", ok or None, None, None, 0,
+                            "replay finished" if self._finished else "loaded" if ok else "loading")]
 
     # -- manual clock ------------------------------------------------------------------------
     @property

@@ -34,6 +34,7 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     jitter: float = 0.25  # fraction of the delay
+    quiet: bool = False  # log each retry at DEBUG (the caller reports failures itself, e.g. once a minute)
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -60,8 +61,9 @@ async def call_with_retries(call: Callable[[], Awaitable[T]], what: str, policy:
             if attempt + 1 == policy.attempts:
                 raise MarketError(f"{what} failed after {policy.attempts} attempts: {_short(e)}") from e
             wait = policy.delay(attempt)
-            logger.warning("%s failed (%s: %s); retry %d/%d in %.2f s", what, type(e).__name__, _short(e),
-                           attempt + 1, policy.attempts - 1, wait)
+            logger.log(logging.DEBUG if policy.quiet else logging.WARNING,
+                       "%s failed (%s: %s); retry %d/%d in %.2f s", what, type(e).__name__, _short(e),
+                       attempt + 1, policy.attempts - 1, wait)
             await asyncio.sleep(wait)
         except refused as e:
             raise MarketError(f"{what} was refused by the exchange: {_short(e)}") from e

@@ -51,6 +51,8 @@ class BybitWsServer:
         self.messages_sent = 0
         self.pings = 0
         self.confirm_sent_at: dict[tuple[str, str, int], float] = {}  # (pair, interval, start ms) -> perf_counter
+        # pair -> (fundingRate text, nextFundingTime): Bybit's moving prediction, set by a test; default 0.0001 at 8h
+        self.funding: dict[str, tuple[str, pd.Timestamp]] = {}
 
     async def start(self) -> None:
         self._server = await serve(self._handle, "127.0.0.1", 0, ping_interval=None, close_timeout=0.2)
@@ -172,9 +174,9 @@ class BybitWsServer:
 
     def _ticker(self, pair: str) -> dict:
         tick = self.market.ticks[pair]
-        next_funding = self.market.now.floor("8h") + pd.Timedelta(hours=8)
+        rate, next_funding = self.funding.get(pair, ("0.0001", self.market.now.floor("8h") + pd.Timedelta(hours=8)))
         return {"symbol": pair, "lastPrice": price_text(self.market.last_price(pair), tick),
-                "turnover24h": f"{self.market.turnover_24h(pair):.4f}", "fundingRate": "0.0001",
+                "turnover24h": f"{self.market.turnover_24h(pair):.4f}", "fundingRate": rate,
                 "nextFundingTime": str(int(next_funding.value // 1_000_000))}
 
     def _book_around(self, pair: str) -> dict[str, dict[str, str]]:

@@ -23,6 +23,7 @@ STEP = {"1m": pd.Timedelta(minutes=1), "15m": pd.Timedelta(minutes=15), "1h": pd
 class Recorder:
     def __init__(self) -> None:
         self.events: list = []
+        self.at_start: list = []  # what the feed emitted while starting (the last loaded 15m/1h candles)
 
     async def __call__(self, event) -> None:
         self.events.append(event)
@@ -48,6 +49,9 @@ async def live(make_history, ws_server, recorded_market):
         feeds.append(feed)
         await feed.start(pairs)
         await wait_for(lambda: ws_server.subscribed_clients(len(pairs) * 5))
+        await feed.drain()
+        recorder.at_start = [e for e in recorder.events if isinstance(e, ClosedCandle)]
+        recorder.events = [e for e in recorder.events if not isinstance(e, ClosedCandle)]
         return feed, recorder
 
     yield start
