@@ -25,7 +25,7 @@ from bot.handlers import admin, general, market, subscriptions, trading
 from bot.jobs import attach
 from bot.service import BotService
 from bot.settings import BotSettings
-from engines.errors import DataUnavailable, InvalidInput, MarketError
+from engines.errors import DataUnavailable, InvalidInput
 from market.feed import MarketFeed
 from market.files import list_symbols
 from storage import StateStore, TinyDBStore
@@ -36,6 +36,7 @@ RATE_LIMIT_RETRIES = 3
 POLL_TIMEOUT_SECONDS = 10
 TOP_PAIRS = 25
 SHUTDOWN_DRAIN_SECONDS = 10.0
+MARKET_START = "market_start"
 
 
 def replay_feed(settings: BotSettings) -> MarketFeed:
@@ -49,21 +50,21 @@ def make_feed(settings: BotSettings) -> MarketFeed:
         try:
             from market.bybit_feed import BybitFeed
             from market.history import HistoryClient
+            from market.retry import RetryPolicy
         except ImportError as e:
             raise InvalidInput("MARKET_SOURCE=bybit is not available in this build; use replay") from e
+        quiet = RetryPolicy(quiet=True)  # the feed reports REST failures itself, once a minute
         return BybitFeed(settings.bybit_ws_url,
-                         HistoryClient("bybit", settings.bybit_rest_url, cache_dir=settings.cache_dir),
-                         fallback_rest=HistoryClient("kraken", settings.kraken_rest_url, cache_dir=settings.cache_dir))
+                         HistoryClient("bybit", settings.bybit_rest_url, cache_dir=settings.cache_dir, retry=quiet),
+                         fallback_rest=HistoryClient("kraken", settings.kraken_rest_url, cache_dir=settings.cache_dir,
+                                                     retry=quiet), universe_size=TOP_PAIRS)
     return replay_feed(settings)
 
 
 async def tracked_pairs(settings: BotSettings, feed: MarketFeed) -> list[str]:
-    """``PAIRS`` if set; else every pair of the replay folder, or Bybit's top 25 by turnover."""
-    if settings.pairs:
+    """``PAIRS`` if set; else every pair of the replay folder, or (empty) Bybit's top 25 chosen by the feed."""
+    if settings.pairs or settings.market_source == "bybit":
         return list(settings.pairs)
-    if settings.market_source == "bybit" and hasattr(feed, "rest"):
-        from market.universe import Universe
-        return await Universe(feed.rest, size=TOP_PAIRS).pairs()
     pairs = list_symbols(settings.replay_data_dir, "1m")
     if not pairs:
         raise DataUnavailable(f"no 1m candle files in REPLAY_DATA_DIR={settings.replay_data_dir}")
@@ -71,22 +72,29 @@ async def tracked_pairs(settings: BotSettings, feed: MarketFeed) -> list[str]:
 
 
 async def start_market(app: Application) -> None:
-    """Start the feed; when Bybit cannot be reached, replay the bundled data instead (and say so)."""
+    """Start the feed: a replay at once; Bybit in the background, retrying until it answers.
+
+    A live bot never falls back to other data: the state file and the chats are production ones.
+    Until Bybit answers, nothing is emitted (so nothing is decided or sent), ``/status`` shows the
+    failing source and the commands that need market data say how far start-up got.
+    """
     settings: BotSettings = app.bot_data["settings"]
     service: BotService = app.bot_data["service"]
-    try:
+    if settings.market_source != "bybit":
         await service.feed.start(await tracked_pairs(settings, service.feed))
         return
-    except (MarketError, DataUnavailable) as e:
-        if settings.market_source != "bybit":
-            raise
-        logger.warning("Bybit is unreachable (%s); replaying %s instead", e, settings.replay_data_dir)
-        await service.feed.stop()
-    feed = replay_feed(settings)
-    feed.add_listener(app.bot_data["jobs"].on_event)
-    service.feed, service.source = feed, f"replay of {settings.replay_data_dir.name} (Bybit unreachable)"
-    app.bot_data["replay_dir"] = Path(settings.replay_data_dir)
-    await feed.start(list_symbols(settings.replay_data_dir, "1m"))
+    pairs = await tracked_pairs(settings, service.feed)
+    app.bot_data[MARKET_START] = asyncio.create_task(_start_live(service, pairs), name="market-start")
+
+
+async def _start_live(service: BotService, pairs: list[str]) -> None:
+    try:
+        await service.feed.start(pairs)
+    except (DataUnavailable, InvalidInput) as e:  # a configured pair Bybit does not list: nothing to retry
+        service.start_error = str(e)
+        logger.error("market data cannot start: %s", e)
+        return
+    logger.info("market data live: %d pairs from %s", len(service.feed.pairs()), service.source)
 
 
 def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateStore | None = None,
@@ -131,13 +139,18 @@ async def running(app: Application) -> AsyncIterator[Application]:
         for doc in service.journal.unconfirmed():
             logger.warning("delivery of %s to chat %s was interrupted before confirmation; not resent",
                            doc["signal_key"], doc["chat_id"])
-        logger.info("bot ready: %d pairs, source %s", len(service.feed.pairs()), service.source)
+        logger.info("bot ready: source %s, %s", service.source,
+                    "starting" if not service.feed.progress().done else f"{len(service.feed.pairs())} pairs")
         yield app
     finally:
         await _stop(app, service)
 
 
 async def _stop(app: Application, service: BotService) -> None:
+    starting = app.bot_data.pop(MARKET_START, None)
+    if starting is not None and not starting.done():
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
     try:
         await service.feed.stop()
     except Exception:  # noqa: BLE001 - shutdown goes on whatever the feed did

@@ -25,7 +25,7 @@ from telegram.ext import Application, CallbackContext
 
 import charts
 from bot.broadcast import Broadcaster
-from bot.live import BookFlips
+from bot.live import BookFlips, FundingSchedule, late_fill_start
 from bot.service import BotService
 from engines.candles import timeframe_delta
 from engines.macro import MacroDecision, evaluate_macro
@@ -73,7 +73,7 @@ class MarketJobs:
 
     def __init__(self, app: Application, service: BotService, broadcaster: Broadcaster) -> None:
         self.app, self.service, self.broadcaster = app, service, broadcaster
-        self._funding: dict[str, list[FundingUpdate]] = {}
+        self.funding = FundingSchedule()
         self._backlog = 0
         self._latest_decision: pd.Timestamp | None = None
         self._drained = asyncio.Event()
@@ -101,9 +101,7 @@ class MarketJobs:
         elif isinstance(event, BookUpdate):
             self.service.book_flips.update(event.pair, event.imbalance)
         elif isinstance(event, FundingUpdate):
-            pending = self._funding.setdefault(event.pair, [])
-            if all(u.next_funding_time != event.next_funding_time for u in pending):
-                pending.append(event)
+            self.funding.update(event)
         elif isinstance(event, StreamStatus) and not event.connected:
             logger.warning("market stream: %s", event.note or f"{event.pair} disconnected")
 
@@ -142,22 +140,23 @@ class MarketJobs:
 
     async def _take(self, signal: Signal, result: ScalpDecision | MacroDecision, timeframe: str) -> str:
         """Admit a new signal through the risk rules; broadcast it only if a position opened."""
-        admission = self.service.admit(signal)
+        fills_from = late_fill_start(pd.Timestamp(signal.timestamp), pd.Timestamp(self.service.feed.now()))
+        admission = self.service.admit(signal, fills_from=fills_from)
         if not admission.new:
             return f"{signal.key} already handled"
         if not admission.opened:
             return f"{signal.key}: not traded ({admission.reason})"
+        if fills_from is not None:
+            logger.warning("%s decided late (market time %s): fills at the first price from %s on",
+                           signal.key, self.service.feed.now(), fills_from)
         levels = getattr(result, "levels", ())
         self.broadcaster.start(signal, lambda: explain_chart(self.service, signal, levels, timeframe))
         return f"{signal.key}: position opened, broadcast queued"
 
     async def _monitor(self, candle: ClosedCandle) -> None:
         """Position monitor for one pair on a closed 1m candle."""
-        pending = self._funding.get(candle.pair, [])
-        due = [u for u in pending if u.next_funding_time <= candle.close_time]
-        for update in due:
+        for update in self.funding.due(candle.pair, candle.close_time):
             self.service.paper.charge_funding(update.pair, update.rate, update.next_funding_time.to_pydatetime())
-            pending.remove(update)
         if not self.service.paper.has_open(candle.pair):
             return
         for position in self.service.on_minute(candle):

@@ -2,6 +2,10 @@
 
 The feed's buffers hold closed candles only, so the last row of each frame is the decision candle.
 Order-book imbalance snapshots (live only) become the ``BookFlip`` of the next 15m decision.
+Funding announcements are kept per settlement instant, the latest one winning (Bybit's ticker rate
+is a prediction that moves until the settlement). A decision admitted more than ``LATE_AFTER``
+after its candle closed (a stalled stream, a backfill, a restart) is *late*: its position fills at
+the first 1m open after the admission, never at a price from before it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from engines.exhaustion import BookFlip
 from engines.macro import MacroDecision, evaluate_macro
 from engines.micro import ScalpDecision, evaluate_scalp
 from engines.params import StrategyParams
-from market.feed import MarketFeed
+from market.feed import FundingUpdate, MarketFeed
+
+LATE_AFTER = pd.Timedelta(seconds=60)
 
 
 class BookFlips:
@@ -58,3 +64,32 @@ def last_close_time(feed: MarketFeed, pair: str, timeframe: str) -> pd.Timestamp
     if candles.empty:
         return None
     return candles["timestamp"].iloc[-1] + timeframe_delta(timeframe)
+
+
+class FundingSchedule:
+    """Announced funding per pair and settlement instant; the latest announcement before it is charged."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, dict[pd.Timestamp, FundingUpdate]] = {}
+        self._settled: dict[str, pd.Timestamp] = {}
+
+    def update(self, event: FundingUpdate) -> None:
+        """Remember ``event``, replacing an earlier rate for the same settlement (not one already charged)."""
+        settled = self._settled.get(event.pair)
+        if settled is None or event.next_funding_time > settled:
+            self._pending.setdefault(event.pair, {})[event.next_funding_time] = event
+
+    def due(self, pair: str, until: pd.Timestamp) -> list[FundingUpdate]:
+        """The settlements of ``pair`` at or before ``until``, oldest first; each is returned once."""
+        pending = self._pending.get(pair, {})
+        due = [pending.pop(stamp) for stamp in sorted(stamp for stamp in pending if stamp <= until)]
+        if due:
+            self._settled[pair] = due[-1].next_funding_time
+        return due
+
+
+def late_fill_start(close: pd.Timestamp, admitted: pd.Timestamp) -> pd.Timestamp | None:
+    """Open time of the first 1m candle a late decision may fill on (None: on time, fill as the backtester)."""
+    if admitted - close <= LATE_AFTER:
+        return None
+    return admitted.ceil("min")

@@ -60,6 +60,7 @@ class PaperPosition(BaseModel):
     same_candle: bool = False
     funding_paid: float = 0.0
     funded_until: datetime | None = None
+    fills_from: datetime | None = None  # a late decision: no fill on a candle opening before this
 
     @property
     def key(self) -> str:
@@ -133,15 +134,15 @@ class PaperBook:
         """
         self._risk().note_macro(view)
 
-    def admit(self, signal: Signal, now: datetime) -> Verdict:
-        """Ask the risk book; an accepted signal becomes a pending position."""
+    def admit(self, signal: Signal, now: datetime, fills_from: datetime | None = None) -> Verdict:
+        """Ask the risk book; an accepted signal becomes a pending position (filling from ``fills_from`` if late)."""
         book = self._risk()
         verdict = book.admit(signal, now=now, equity=self.equity)
         self._save_risk()
         if verdict.accepted:
             held = book.position(signal.pair, signal.type)
             self._save(PaperPosition(signal=signal, margin=verdict.margin, notional=verdict.notional,
-                                     halved=verdict.reason == "halved", due_at=held.due_at))
+                                     halved=verdict.reason == "halved", due_at=held.due_at, fills_from=fills_from))
         return verdict
 
     def on_candle(self, pair: str, candle: MinuteCandle) -> list[PaperPosition]:
@@ -154,7 +155,7 @@ class PaperBook:
         closed = []
         for position in [p for p in self.open_positions() if p.signal.pair == pair]:
             if position.status == "pending":
-                if candle.timestamp < pd.Timestamp(position.signal.timestamp):
+                if candle.timestamp < pd.Timestamp(position.fills_from or position.signal.timestamp):
                     continue
                 position = position.model_copy(update={"status": "open", "entry_price": candle.open,
                                                        "entry_time": candle.timestamp.to_pydatetime()})

@@ -23,13 +23,15 @@ from engines.backtest.report import BacktestReport
 from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range
 from engines.risk import LEVERAGE
+from market.feed import SourceState
 
 TEXT_LIMIT = 4096
 CLIP_MARGIN = 32
 _TAG = re.compile(r"<(/?)(\w+)[^>]*>")
 CAPTION_LIMIT = 1024
 MARK = {True: "✅", False: "▫️"}
-STALE_MINUTES = 5
+STALE_MINUTES = 2  # a 1m close older than this means at least one candle is late
+SOURCE_NOTE_CHARS = 160
 
 
 def _open_tags(html_text: str) -> list[str]:
@@ -238,10 +240,26 @@ def subscribed(sub: Subscription, is_new: bool) -> str:
     return f"🔔 {verb}: {pairs}, {engine}, confidence ≥ {sub.min_confidence}{layout}. /unsubscribe to stop."
 
 
+def source_line(source: SourceState) -> str:
+    """One data source's health: green when it works, red (since when, how often) when it fails."""
+    note = escape(source.note[:SOURCE_NOTE_CHARS] + ("…" if len(source.note) > SOURCE_NOTE_CHARS else ""))
+    if source.ok is None:
+        return f"⚪ {escape(source.name)}: {note}"
+    since = f" since {source.since:%H:%M:%S} UTC" if source.since is not None else ""
+    if source.ok:
+        return f"🟢 {escape(source.name)}: {note}{since}"
+    return f"🔴 {escape(source.name)}: failing{since} ({source.failures} attempt(s)): {note}"
+
+
 def status(view: StatusView) -> str:
     lines = [f"<b>Status</b> · {escape(view.source)} · market time {when(view.now)} · v{escape(view.version)}",
              f"{'⏸ paused' if view.paused else '▶️ running'} · params v{view.params_version} · "
-             f"{view.open_positions} open position(s) · equity {view.equity:,.2f} USDT", "", "<b>Data</b>"]
+             f"{view.open_positions} open position(s) · equity {view.equity:,.2f} USDT"]
+    if view.starting:
+        lines.append(f"⏳ {escape(view.starting)}")
+    if view.sources:
+        lines += ["", "<b>Sources</b>", *(source_line(source) for source in view.sources)]
+    lines += ["", "<b>Data</b>"]
     for row in view.pairs:
         lag = f"{row.lag_minutes:.0f} min ago" if row.lag_minutes is not None else "no data"
         healthy = row.connected and row.lag_minutes is not None and row.lag_minutes < STALE_MINUTES

@@ -61,6 +61,7 @@ class BotService:
         self.paper = PaperBook(store, lambda: self.params_book.params)
         self.book_flips = BookFlips()
         self.job_runs: dict[str, JobRun] = {}
+        self.start_error: str | None = None  # why the market feed could not start (a bad PAIRS entry)
 
     # ---- shared ------------------------------------------------------------------------------
     @property
@@ -71,9 +72,19 @@ class BotService:
         return list(self.feed.pairs())
 
     def require_pair(self, pair: str) -> str:
-        if pair not in self.feed.pairs():
-            raise DataUnavailable(f"{pair} is not tracked; tracked pairs: {', '.join(self.feed.pairs())}")
-        return pair
+        if pair in self.feed.loaded_pairs():
+            return pair
+        if not self.feed.progress().done:
+            raise DataUnavailable(f"{self.starting_note()}; {pair} is not ready yet, try again in a minute")
+        raise DataUnavailable(f"{pair} is not tracked; tracked pairs: {', '.join(self.feed.pairs())}")
+
+    def starting_note(self) -> str:
+        """"starting, 3 of 25 pairs loaded", with the failing source if one holds start-up back."""
+        if self.start_error is not None:
+            return f"market data could not start: {self.start_error}"
+        failing = [f"{s.name} failing since {s.since:%H:%M:%S} UTC, retrying" for s in self.feed.sources()
+                   if s.ok is False and s.since is not None]
+        return "; ".join([str(self.feed.progress()), *failing])
 
     @property
     def paused(self) -> bool:
@@ -123,16 +134,21 @@ class BotService:
             self.paper.note_macro(MacroView(pair=decision.pair, side=side_of_slope(decision.trend.slope),
                                             confidence=decision.confidence, time=decision.time.to_pydatetime()))
 
-    def admit(self, signal: Signal) -> Admission:
-        """Record a new signal and, unless paused, ask the risk book to open a paper position."""
+    def admit(self, signal: Signal, *, fills_from: pd.Timestamp | None = None) -> Admission:
+        """Record a new signal and, unless paused, ask the risk book to open a paper position.
+
+        ``fills_from`` (a late decision): the position fills at the first 1m open from then on.
+        """
         decided_at = signal.timestamp
+        late = "" if fills_from is None else f"; late: fills from {fills_from:%Y-%m-%d %H:%M} UTC"
         if self.journal.get(signal.key) is not None:
             return Admission(False, False, "already recorded", decided_at)
         if self.paused:
-            self.journal.record(signal, decided_at=decided_at, opened=False, note="paused")
+            self.journal.record(signal, decided_at=decided_at, opened=False, note="paused" + late)
             return Admission(True, False, "paused", decided_at)
-        verdict = self.paper.admit(signal, decided_at)
-        self.journal.record(signal, decided_at=decided_at, opened=verdict.accepted, note=verdict.reason)
+        verdict = self.paper.admit(signal, decided_at,
+                                   fills_from=None if fills_from is None else fills_from.to_pydatetime())
+        self.journal.record(signal, decided_at=decided_at, opened=verdict.accepted, note=verdict.reason + late)
         return Admission(True, verdict.accepted, verdict.reason, decided_at)
 
     def on_minute(self, candle: ClosedCandle) -> list[PaperPosition]:
@@ -144,10 +160,14 @@ class BotService:
 
     # ---- positions ---------------------------------------------------------------------------
     def positions(self) -> list[PositionView]:
+        loaded = set(self.feed.loaded_pairs())
+        held = self.paper.open_positions()
+        if any(p.signal.pair not in loaded for p in held) and not self.feed.progress().done:
+            raise DataUnavailable(f"{self.starting_note()}; positions show once their pairs are loaded")
         now = pd.Timestamp(self.feed.now())
         views = []
-        for position in self.paper.open_positions():
-            price = last_price(self.feed, position.signal.pair)
+        for position in held:
+            price = last_price(self.feed, position.signal.pair) if position.signal.pair in loaded else None
             pnl = position.pnl(price) if price is not None else 0.0
             left = (pd.Timestamp(position.due_at) - now).total_seconds() / 60
             views.append(PositionView(position, price, pnl, position.pnl_pct(price) if price else 0.0, max(left, 0)))
@@ -201,18 +221,20 @@ class BotService:
 
     # ---- status and scorecard ----------------------------------------------------------------
     def status(self) -> StatusView:
-        now = pd.Timestamp(self.feed.now())
+        now = pd.Timestamp(self.feed.now()) if self.feed.progress().total is not None else pd.Timestamp(self.clock())
         streams = {s.pair: s for s in self.feed.status()}
         rows = []
-        for pair in self.feed.pairs():
+        for pair in self.feed.loaded_pairs():
             closed = last_close_time(self.feed, pair, "1m")
             lag = (now - closed).total_seconds() / 60 if closed is not None else None
             stream = streams.get(pair)
             rows.append(PairFreshness(pair, closed, lag, stream.connected if stream else False,
                                       stream.note if stream else ""))
+        progress = self.feed.progress()
         return StatusView(now, self.source, tuple(rows), tuple(self.job_runs.values()),
                           len(self.paper.open_positions()), self.paper.equity, self.params_book.current().version,
-                          self.paused, app_version())
+                          self.paused, app_version(), sources=tuple(self.feed.sources()),
+                          starting=None if progress.done and self.start_error is None else self.starting_note())
 
     def scorecard(self) -> Scorecard:
         rows: dict[tuple[str, str], dict[str, float]] = {}

@@ -12,6 +12,7 @@ from engines.macro import MacroDecision
 from engines.micro import ScalpDecision
 from engines.models import Level, Trend
 from engines.params import StrategyParams
+from market.feed import SourceState
 from bot.params_book import ParamChange
 
 
@@ -88,6 +89,8 @@ class StatusView:
     params_version: int
     paused: bool
     version: str
+    sources: tuple[SourceState, ...] = ()  # health of each data source (WebSocket, REST)
+    starting: str | None = None  # "starting, 3 of 25 pairs loaded" until every pair is loaded
 
 
 @dataclass(frozen=True)
