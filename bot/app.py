@@ -25,7 +25,7 @@ from bot.handlers import admin, general, market, subscriptions, trading
 from bot.jobs import attach
 from bot.service import BotService
 from bot.settings import BotSettings
-from engines.errors import DataUnavailable, InvalidInput
+from engines.errors import DataUnavailable, InvalidInput, SignalTrackerError
 from market.feed import MarketFeed
 from market.files import list_symbols
 from storage import StateStore, TinyDBStore
@@ -90,9 +90,13 @@ async def start_market(app: Application) -> None:
 async def _start_live(service: BotService, pairs: list[str]) -> None:
     try:
         await service.feed.start(pairs)
-    except (DataUnavailable, InvalidInput) as e:  # a configured pair Bybit does not list: nothing to retry
+    except SignalTrackerError as e:  # e.g. a configured pair Bybit does not list: retrying cannot help
         service.start_error = str(e)
         logger.error("market data cannot start: %s", e)
+        return
+    except Exception as e:  # noqa: BLE001 - the bot stays up and says so in /status
+        service.start_error = f"internal error ({type(e).__name__})"
+        logger.exception("market data cannot start")
         return
     logger.info("market data live: %d pairs from %s", len(service.feed.pairs()), service.source)
 

@@ -1,7 +1,7 @@
 """Paper positions: signals admitted by the shared risk book, filled and resolved on 1m candles.
 
 Same rules as the backtester: the entry fills at the open of the first 1m candle that opens at or
-after the decision candle's close; TP, SL and the time stop are resolved by
+after the decision candle's close (live, a decision made late fills no earlier than ``fills_from``); TP, SL and the time stop are resolved by
 :func:`engines.execution.resolve_exits`, one closed 1m candle at a time from the entry candle on
 (both touched in one minute counts as SL); funding is charged at the pair's funding instants on the entry notional
 (positive rate: longs pay). Fees are the backtester's ``FEE_RATE`` of the notional on each side; the

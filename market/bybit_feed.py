@@ -40,6 +40,7 @@ from market.universe import UNIVERSE_SIZE, Universe
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_OPEN_GAPS = 20  # holes per pair still fetched in the background
 
 
 class BybitFeed:
@@ -311,6 +312,10 @@ class BybitFeed:
         known = set(sequencer.gaps)
         for candle in sequencer.merge_backfill([], allow_gaps=True):
             self._emit_candle(candle)
+        if len(sequencer.gaps) > MAX_OPEN_GAPS:
+            logger.warning("%s: %d holes REST could not fill; no longer trying the oldest %d", pair,
+                           len(sequencer.gaps), len(sequencer.gaps) - MAX_OPEN_GAPS)
+            del sequencer.gaps[:-MAX_OPEN_GAPS]
         for gap in (g for g in sequencer.gaps if g not in known):
             logger.warning("%s: %s; REST could not fill them in %.0f s: going on without them, still trying",
                            pair, gap, self.gap_wait_seconds)

@@ -6,17 +6,17 @@ import pandas as pd
 import pytest
 
 from engines.candles import resample
-from market.candle_sequencer import CandleSequencer
+from market.candle_sequencer import CandleSequencer, Gap
 from market.feed import ClosedCandle
 from market.files import read_candles
-from tests.conftest import M1_2025
+from tests.conftest import SAMPLE
 
 START = pd.Timestamp("2025-05-20 10:00", tz="UTC")
 
 
 @pytest.fixture(scope="module")
 def sol() -> dict[str, list[ClosedCandle]]:
-    m1 = read_candles(M1_2025, "SOLUSDT", "1m")
+    m1 = read_candles(SAMPLE, "SOLUSDT", "1m")
     m1 = m1[(m1["timestamp"] >= START - pd.Timedelta(hours=1)) & (m1["timestamp"] < START + pd.Timedelta(hours=2))]
     out = {}
     for timeframe in ("1m", "15m", "1h"):
@@ -75,3 +75,30 @@ def test_a_backfill_overlapping_the_stream_emits_every_candle_once_in_order(sol)
     merged = sequencer.merge_backfill(rest)
     expected = sorted(everything, key=lambda c: (c.close_time, ("1m", "15m", "1h").index(c.timeframe)))
     assert merged == expected
+
+
+def test_candles_received_again_while_holding_are_held_once(sol):
+    sequencer = fresh()
+    sequencer.hold()
+    minutes = after(sol["1m"], START)[:30]
+    for _ in range(3):  # a stream that repeats itself across reconnects
+        for candle in minutes:
+            assert sequencer.offer(candle) == []
+    assert sequencer.held == minutes
+
+
+def test_a_hole_rest_cannot_fill_is_emitted_around_once_allowed_and_recorded(sol):
+    sequencer = fresh()
+    minutes = after(sol["1m"], START)
+    quarter = after(sol["15m"], START)[0]
+    sequencer.offer(minutes[0])
+    for candle in minutes[3:15] + [quarter]:  # 10:01 and 10:02 never come
+        assert sequencer.offer(candle) == []
+    assert sequencer.merge_backfill([]) == [] and sequencer.needs_backfill  # REST had nothing either
+    emitted = sequencer.merge_backfill([], allow_gaps=True)
+    assert emitted == minutes[3:15] + [quarter] and not sequencer.needs_backfill
+    assert sequencer.gaps == [Gap("SOLUSDT", "1m", minutes[1].timestamp, minutes[2].timestamp)]
+    assert str(sequencer.gaps[0]) == "2 1m candle(s) missing at 05-20 10:01-10:02 UTC"
+    assert sequencer.offer(minutes[15]) == [minutes[15]]  # and the stream flows again
+    sequencer.close_gap(sequencer.gaps[0])
+    assert sequencer.gaps == []
