@@ -295,6 +295,8 @@ class BybitFeed:
                 candles = await self._fetch_missing(pair, sequencer)
                 for candle in sequencer.merge_backfill(candles or []) if candles is not None else []:
                     self._emit_candle(candle)
+                if candles is not None:
+                    sequencer.tolerate_gaps = False
                 if not sequencer.needs_backfill:
                     break
                 if time.monotonic() - started >= self.gap_wait_seconds:
@@ -305,11 +307,11 @@ class BybitFeed:
                 attempt += 1
         finally:
             self._backfilling.discard(pair)
-        if self._sequencers[pair].gaps and pair not in self._filling_gaps:
-            self._start_task(self._fill_gaps(pair), f"fill-gaps-{pair}")
+        self._start_gap_filler(pair)
 
     def _give_up_waiting(self, pair: str, sequencer: CandleSequencer) -> None:
         known = set(sequencer.gaps)
+        sequencer.tolerate_gaps = True  # until REST answers again, a new hole does not wait for it
         for candle in sequencer.merge_backfill([], allow_gaps=True):
             self._emit_candle(candle)
         if len(sequencer.gaps) > MAX_OPEN_GAPS:
@@ -321,9 +323,13 @@ class BybitFeed:
                            pair, gap, self.gap_wait_seconds)
         self._queue.put_nowait(self._pair_status(pair))
 
+    def _start_gap_filler(self, pair: str) -> None:
+        if self._sequencers[pair].gaps and pair not in self._filling_gaps and not self._stopped:
+            self._filling_gaps.add(pair)
+            self._start_task(self._fill_gaps(pair), f"fill-gaps-{pair}")
+
     async def _fill_gaps(self, pair: str) -> None:
         """Keep fetching the recorded holes; late candles go into the buffer, not to the listeners."""
-        self._filling_gaps.add(pair)
         sequencer, attempt = self._sequencers[pair], 0
         try:
             while sequencer.gaps and not self._stopped:
@@ -334,6 +340,7 @@ class BybitFeed:
                     frame = await self._fetch_with_fallback(pair, gap.timeframe, gap.first, gap.last + step)
                     if frame is None:
                         continue
+                    sequencer.tolerate_gaps = False
                     self._store.insert([ClosedCandle(pair, gap.timeframe, r.timestamp, r.open, r.high, r.low, r.close,
                                                      r.volume) for r in frame.itertuples(index=False)])
                     if len(frame) >= gap.count:
@@ -398,6 +405,8 @@ class BybitFeed:
                 self._emit_candle(ready)
         if sequencer.needs_backfill and pair not in self._backfilling and self._stream is not None:
             self._start_task(self._backfill(pair), f"backfill-{pair}")
+        elif sequencer.gaps and pair not in self._backfilling:
+            self._start_gap_filler(pair)
 
     def _on_book(self, pair: str, message: dict, now: float) -> None:
         if now - self._last_book_emit.get(pair, float("-inf")) < self.book_interval_seconds:

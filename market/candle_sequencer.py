@@ -7,6 +7,7 @@ follows, each candle once) until a REST backfill has been merged with
 :meth:`CandleSequencer.merge_backfill`. When REST cannot fill the hole, the feed stops waiting:
 ``merge_backfill(..., allow_gaps=True)`` emits what is there and records each hole as a
 :class:`Gap`, which the feed keeps trying to fill in the background (:meth:`CandleSequencer.close_gap`).
+While ``tolerate_gaps`` is set (REST is known to be down) a new hole is recorded at once instead.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class CandleSequencer:
         self._held: dict[tuple[str, pd.Timestamp], ClosedCandle] = {}  # received while a backfill is due
         self.gaps: list[Gap] = []  # holes emitted around after REST could not fill them
         self.needs_backfill = False
+        self.tolerate_gaps = False  # REST is known to be failing: record new holes instead of waiting for it
 
     @property
     def held(self) -> list[ClosedCandle]:
@@ -70,7 +72,7 @@ class CandleSequencer:
         if self.needs_backfill:
             self._hold(candle)
             return []
-        return self._accept(candle)
+        return self._accept(candle, self.tolerate_gaps)
 
     def backfill_start(self, timeframe: str) -> pd.Timestamp | None:
         """Open time of the first candle of ``timeframe`` a backfill must fetch (None: no history)."""

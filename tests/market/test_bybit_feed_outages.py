@@ -100,7 +100,7 @@ async def test_a_hole_rest_cannot_fill_is_emitted_around_named_then_filled_in_th
         make_feed, http_server, ws_server, recorded_market):
     start = recorded_market.now.floor("min")
     feed, recorder = make_feed()
-    feed.gap_wait_seconds = 0.5
+    feed.gap_wait_seconds = 1.5
     await feed.start(["SOLUSDT"])
     await wait_for(lambda: ws_server.subscribed_clients(5))
     await ws_server.step(2)
@@ -117,12 +117,21 @@ async def test_a_hole_rest_cannot_fill_is_emitted_around_named_then_filled_in_th
     assert status.note == "SOLUSDT stream live; 1 1m candle(s) missing at 05-20 12:02 UTC (REST could not fill them yet)"
     await ws_server.step()  # later candles flow at once: nothing is held any more
     await wait_for(lambda: len(recorder.candles("SOLUSDT", "1m")) == 6, timeout=2)
+    ws_server.silent = True
+    await ws_server.step()  # another hole (12:07) while REST is still down: no second wait for REST
+    ws_server.silent = False
+    began = time.monotonic()
+    await ws_server.step()
+    await wait_for(lambda: len(recorder.candles("SOLUSDT", "1m")) == 7, timeout=2)
+    assert time.monotonic() - began < feed.gap_wait_seconds
+    assert feed.status()[0].note == ("SOLUSDT stream live; 1 1m candle(s) missing at 05-20 12:02 UTC; "
+                                     "1 1m candle(s) missing at 05-20 12:07 UTC (REST could not fill them yet)")
     http_server.faults.clear()  # REST is back: the hole is filled in the buffer, not replayed to listeners
     await wait_for(lambda: feed.status()[0].note == "SOLUSDT stream live", timeout=10)
     frame = feed.candles("SOLUSDT", "1m")
-    assert list(frame["timestamp"].iloc[-7:]) == [start + MINUTE * k for k in range(7)]
-    assert frame["close"].iloc[-5] == recorded_market.frames[("SOLUSDT", "1m")].loc[start + 2 * MINUTE, "close"]
-    assert len(recorder.candles("SOLUSDT", "1m")) == 6
+    assert list(frame["timestamp"].iloc[-9:]) == [start + MINUTE * k for k in range(9)]
+    assert frame["close"].iloc[-7] == recorded_market.frames[("SOLUSDT", "1m")].loc[start + 2 * MINUTE, "close"]
+    assert len(recorder.candles("SOLUSDT", "1m")) == 7
 
 
 async def test_the_watchdog_goes_on_while_a_backfill_waits_for_rest(make_feed, http_server, ws_server):
