@@ -264,6 +264,9 @@ def status(view: StatusView) -> str:
         lag = f"{row.lag_minutes:.0f} min ago" if row.lag_minutes is not None else "no data"
         healthy = row.connected and row.lag_minutes is not None and row.lag_minutes < STALE_MINUTES
         note = "" if healthy else f" — {escape(row.note)}"
+        if row.gaps:
+            healthy = False
+            note += f" — {escape('; '.join(row.gaps[-3:]))} (REST could not fill them yet)"
         lines.append(f"{'🟢' if healthy else '🟠'} {row.pair}: last 1m close {when(row.last_closed)} ({lag}){note}")
     lines += ["", "<b>Jobs</b>"]
     lines += [f"{job.name}: {when(job.market_time)} in {job.seconds * 1000:.0f} ms — {escape(job.summary)}"

@@ -229,7 +229,7 @@ class BotService:
             lag = (now - closed).total_seconds() / 60 if closed is not None else None
             stream = streams.get(pair)
             rows.append(PairFreshness(pair, closed, lag, stream.connected if stream else False,
-                                      stream.note if stream else ""))
+                                      stream.note if stream else "", stream.gaps if stream else ()))
         progress = self.feed.progress()
         return StatusView(now, self.source, tuple(rows), tuple(self.job_runs.values()),
                           len(self.paper.open_positions()), self.paper.equity, self.params_book.current().version,

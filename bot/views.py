@@ -76,6 +76,7 @@ class PairFreshness:
     lag_minutes: float | None
     connected: bool
     note: str
+    gaps: tuple[str, ...] = ()  # candles the stream missed and REST could not fill yet
 
 
 @dataclass(frozen=True)

@@ -259,9 +259,10 @@ class BybitFeed:
         """REST unused for ``rest_probe_seconds``: ask for a recent candle, so /status knows it is up."""
         if time.monotonic() - self._last_rest_call < self.rest_probe_seconds or not self._loaded:
             return
-        since = self.clock().floor("min") - pd.Timedelta(minutes=2)
-        self._start_task(self._quietly(self._rest_call(self.rest, f"probe from {self.rest.exchange_id}", lambda: self.rest.fetch(
-            self._loaded[0], "1m", since))), "bybit-rest-probe")
+        pair, since = self._loaded[0], self.clock().floor("min") - pd.Timedelta(minutes=2)
+        probe = self._rest_call(self.rest, f"probe from {self.rest.exchange_id}",
+                                lambda: self.rest.fetch(pair, "1m", since))
+        self._start_task(self._quietly(probe), "bybit-rest-probe")
 
     @staticmethod
     async def _quietly(call: Awaitable[object]) -> None:
@@ -275,7 +276,8 @@ class BybitFeed:
         self.stream_health.failed(reason)
         logger.info("Bybit stream: %s; reconnecting (#%d)", reason, self.reconnects)
         for pair in self._pairs:
-            self._queue.put_nowait(self._pair_status(pair, connected=False, note=f"{pair} stream {reason}, reconnecting"))
+            note = f"{pair} stream {reason}, reconnecting"
+            self._queue.put_nowait(self._pair_status(pair, connected=False, note=note))
         await self._connect(reason)
 
     # -- backfill ----------------------------------------------------------------------------
@@ -450,11 +452,10 @@ class BybitFeed:
         if note is None:
             note = f"{pair} stream silent {silent:.0f} s" if raw_silence > self.silence_seconds else \
                 f"{pair} stream live" if connected else f"{pair} stream disconnected"
-            sequencer = self._sequencers.get(pair)
-            if sequencer is not None and sequencer.gaps:
-                note += "; " + "; ".join(map(str, sequencer.gaps[-3:])) + " (REST could not fill them yet)"
         last = {tf: t for tf in TIMEFRAMES if pair in self._loaded
                 and (t := self._store.last_timestamp(pair, tf)) is not None}
         if pair not in self._loaded:
             note = f"{pair} history not loaded yet"
-        return StreamStatus(pair, connected, silent, last, note)
+        sequencer = self._sequencers.get(pair)
+        gaps = tuple(map(str, sequencer.gaps)) if sequencer is not None else ()
+        return StreamStatus(pair, connected, silent, last, note, gaps)

@@ -46,7 +46,7 @@ class CandleStore:
     def load(self, pair: str, timeframe: str, frame: pd.DataFrame) -> None:
         """Replace the buffer with the last ``max_length`` rows of a candle frame."""
         tail = frame.iloc[-self.max_length:]
-        new = [(row.timestamp, row.open, row.high, row.low, row.close, row.volume) for row in tail.itertuples(index=False)]
+        new = [(r.timestamp, r.open, r.high, r.low, r.close, r.volume) for r in tail.itertuples(index=False)]
         with self._lock:
             rows = self._buffer(pair, timeframe)
             rows.clear()

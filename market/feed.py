@@ -72,6 +72,7 @@ class StreamStatus:
     silent_seconds: float
     last_closed: dict[str, pd.Timestamp] = field(default_factory=dict)
     note: str = ""
+    gaps: tuple[str, ...] = ()  # candles never received that REST could not fill yet ("1 1m candle(s) missing at ...")
 
 
 @dataclass(frozen=True)

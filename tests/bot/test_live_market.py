@@ -110,7 +110,8 @@ async def test_the_candle_closed_just_before_a_restart_is_decided_and_sent_once(
         for _ in range(3):
             await step(first, exchange)
         assert len(first.in_chat(CHANNEL)) == 2
-        assert first.service.paper.get(SOL_KEY).entry_price == exchange.market.frames[("SOLUSDT", "1m")].loc[CLOSE, "open"]
+        opened = exchange.market.frames[("SOLUSDT", "1m")].loc[CLOSE, "open"]
+        assert first.service.paper.get(SOL_KEY).entry_price == opened
     exchange.market.advance(5)  # back 5 minutes later: the 16:00 candle is still the last closed 1h candle
     async with live_bot(exchange, storage) as second:
         await second.until(lambda: "MACRO SOLUSDT" in second.service.job_runs)

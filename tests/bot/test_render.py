@@ -1,15 +1,19 @@
-"""Message text: long reports are cut at a line, never inside a tag or entity, and stay valid HTML; the scorecard."""
+"""Message text: long reports are cut at a line, never inside a tag or entity, and stay valid HTML; the scorecard;
+/status."""
 
 from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from bot import render
 from bot.cli.backtest import load_history
-from bot.render import TEXT_LIMIT, clip, preformatted
+from bot.render import TEXT_LIMIT, clip, preformatted, status
 from bot.service import engine_scores
-from bot.views import Scorecard, ScoreRow
+from bot.views import PairFreshness, Scorecard, ScoreRow, StatusView
 from engines.backtest.run import BacktestRequest, run_backtest
+from market.feed import SourceState
 from tests.conftest import SAMPLE
 
 
@@ -45,3 +49,22 @@ def test_scorecard_shows_each_engines_mean_per_closed_signal_with_its_interval()
         "MACRO: -6.84% (-8.89% … -4.71%) over 97 closed — below zero",
         "SCALP: -1.37% (-2.47% … -0.25%) over 38 closed — below zero",
         "SCALP: +0.50% (-0.50% … +1.50%) over 2 closed — too few to judge (30 needed)"]
+
+
+def test_status_shows_each_source_and_names_the_candles_rest_could_not_fill() -> None:
+    at = pd.Timestamp("2025-05-20 12:10:00", tz="UTC")
+    sources = (SourceState("Bybit WebSocket", True, at - pd.Timedelta(minutes=9), at, 0, "connected"),
+               SourceState("Bybit REST", False, at - pd.Timedelta(minutes=8, seconds=30), None, 14,
+                           "SOLUSDT 1m backfill from bybit: 503 Service Unavailable"),
+               SourceState("Kraken REST", None, None, None, 0, "not used yet"))
+    rows = (PairFreshness("SOLUSDT", at, 0.0, True, "SOLUSDT stream live",
+                          ("1 1m candle(s) missing at 05-20 12:02 UTC",)),
+            PairFreshness("BTCUSDT", at, 0.0, True, "BTCUSDT stream live"))
+    text = status(StatusView(at, "bybit", rows, (), 0, 200_000.0, 1, False, "dev", sources=sources))
+    assert text.splitlines()[3:7] == [
+        "<b>Sources</b>", "🟢 Bybit WebSocket: connected since 12:01:00 UTC",
+        "🔴 Bybit REST: failing since 12:01:30 UTC (14 attempt(s)): SOLUSDT 1m backfill from bybit: 503 Service "
+        "Unavailable", "⚪ Kraken REST: not used yet"]
+    assert text.splitlines()[9:11] == [
+        "🟠 SOLUSDT: last 1m close 2025-05-20 12:10 UTC (0 min ago) — 1 1m candle(s) missing at 05-20 12:02 UTC "
+        "(REST could not fill them yet)", "🟢 BTCUSDT: last 1m close 2025-05-20 12:10 UTC (0 min ago)"]

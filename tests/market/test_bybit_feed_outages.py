@@ -114,7 +114,7 @@ async def test_a_hole_rest_cannot_fill_is_emitted_around_named_then_filled_in_th
     minutes = [c.timestamp for c in recorder.candles("SOLUSDT", "1m")]
     assert minutes == [start + MINUTE * k for k in (0, 1, 3, 4, 5)]
     [status] = feed.status()
-    assert status.note == "SOLUSDT stream live; 1 1m candle(s) missing at 05-20 12:02 UTC (REST could not fill them yet)"
+    assert (status.note, status.gaps) == ("SOLUSDT stream live", ("1 1m candle(s) missing at 05-20 12:02 UTC",))
     await ws_server.step()  # later candles flow at once: nothing is held any more
     await wait_for(lambda: len(recorder.candles("SOLUSDT", "1m")) == 6, timeout=2)
     ws_server.silent = True
@@ -124,10 +124,10 @@ async def test_a_hole_rest_cannot_fill_is_emitted_around_named_then_filled_in_th
     await ws_server.step()
     await wait_for(lambda: len(recorder.candles("SOLUSDT", "1m")) == 7, timeout=2)
     assert time.monotonic() - began < feed.gap_wait_seconds
-    assert feed.status()[0].note == ("SOLUSDT stream live; 1 1m candle(s) missing at 05-20 12:02 UTC; "
-                                     "1 1m candle(s) missing at 05-20 12:07 UTC (REST could not fill them yet)")
+    assert feed.status()[0].gaps == ("1 1m candle(s) missing at 05-20 12:02 UTC",
+                                     "1 1m candle(s) missing at 05-20 12:07 UTC")
     http_server.faults.clear()  # REST is back: the hole is filled in the buffer, not replayed to listeners
-    await wait_for(lambda: feed.status()[0].note == "SOLUSDT stream live", timeout=10)
+    await wait_for(lambda: feed.status()[0].gaps == (), timeout=10)
     frame = feed.candles("SOLUSDT", "1m")
     assert list(frame["timestamp"].iloc[-9:]) == [start + MINUTE * k for k in range(9)]
     assert frame["close"].iloc[-7] == recorded_market.frames[("SOLUSDT", "1m")].loc[start + 2 * MINUTE, "close"]
