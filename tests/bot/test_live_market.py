@@ -113,13 +113,21 @@ async def test_the_candle_closed_just_before_a_restart_is_decided_and_sent_once(
         opened = exchange.market.frames[("SOLUSDT", "1m")].loc[CLOSE, "open"]
         assert first.service.paper.get(SOL_KEY).entry_price == opened
     exchange.market.advance(5)  # back 5 minutes later: the 16:00 candle is still the last closed 1h candle
+    exchange.http.inject("500", "/v5/", times=3000)  # and Bybit's REST is down for a while
     async with live_bot(exchange, storage) as second:
+        await second.until(lambda: {s.name: s for s in second.service.feed.sources()}["Bybit REST"].failures >= 2)
+        [positions] = await second.ask("/positions")
+        assert positions.text == ("⚠️ starting, 0 of 1 pairs loaded; Bybit REST failing since 17:08:30 UTC, retrying; "
+                                  "positions show once their pairs are loaded")
+        exchange.http.faults.clear()
         await second.until(lambda: "MACRO SOLUSDT" in second.service.job_runs)
         await second.until(lambda: second.jobs.backlog == 0)
         assert second.service.job_runs["MACRO SOLUSDT"].summary == f"{SOL_KEY} already handled"
         await step(second, exchange)
         assert second.in_chat(CHANNEL) == []
         assert [d.chat_id for d in second.service.journal.deliveries(SOL_KEY)] == [CHANNEL]
+        [positions] = await second.ask("/positions")
+        assert positions.text.splitlines()[2] == "SOLUSDT SHORT MACRO"
 
 
 async def test_a_decision_made_late_fills_at_the_first_price_after_it(exchange, tmp_path):
