@@ -8,7 +8,8 @@
   before they finish (market order is kept however fast a replay runs).
 - Every closed 1m candle of a pair with open positions runs the position monitor: entries fill,
   TP/SL/time stops resolve on 1m candles, funding announced by the feed is charged once its
-  settlement time has passed. Closed positions are announced as replies to their signal.
+  settlement time has passed (the last rate announced for it). A signal admitted more than a
+  minute after its close is late: it fills at the first 1m open after the admission. Closed positions are announced as replies to their signal.
 - Broadcasts run as background tasks: Telegram's flood limits (20 messages a minute in a group
   or channel) may hold them for minutes, and that must not hold up decisions or the monitor.
 """
@@ -151,7 +152,7 @@ class MarketJobs:
                            signal.key, self.service.feed.now(), fills_from)
         levels = getattr(result, "levels", ())
         self.broadcaster.start(signal, lambda: explain_chart(self.service, signal, levels, timeframe))
-        return f"{signal.key}: position opened, broadcast queued"
+        return f"{signal.key}: position opened{' (late)' if fills_from is not None else ''}, broadcast queued"
 
     async def _monitor(self, candle: ClosedCandle) -> None:
         """Position monitor for one pair on a closed 1m candle."""

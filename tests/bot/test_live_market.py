@@ -135,6 +135,8 @@ async def test_a_decision_made_late_fills_at_the_first_price_after_it(exchange, 
     async with live_bot(exchange, tmp_path / "state.json") as bot:
         await bot.until(lambda: bot.service.paper.get(SOL_KEY) is not None)
         assert bot.service.journal.get(SOL_KEY).note.endswith("; late: fills from 2025-05-20 17:04 UTC")
+        await bot.until(lambda: "MACRO SOLUSDT" in bot.service.job_runs)
+        assert bot.service.job_runs["MACRO SOLUSDT"].summary == f"{SOL_KEY}: position opened (late), broadcast queued"
         await step(bot, exchange)  # 17:03 closes: before the decision, no fill
         assert bot.service.paper.get(SOL_KEY).status == "pending"
         await step(bot, exchange)
