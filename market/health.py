@@ -58,7 +58,7 @@ class SourceHealth:
         self._unlogged += 1
         now = time.monotonic()
         if self._logged_at is None or now - self._logged_at >= self.log_every:
-            again = "" if self._logged_at is None else f" ({self._unlogged} failed attempt(s) in the last minute)"
+            again = "" if self._logged_at is None else f" ({self._unlogged} failed attempt(s) since the last report)"
             logger.warning("%s failing since %s%s: %s; retrying", self.name,
                            self._since.strftime("%Y-%m-%d %H:%M:%S UTC"), again, error)
             self._logged_at, self._unlogged = now, 0
