@@ -25,7 +25,7 @@ from typing import TypeVar
 import pandas as pd
 
 from engines.candles import timeframe_delta
-from engines.errors import DataUnavailable, MarketError
+from engines.errors import DataUnavailable, InvalidInput, MarketError
 from market import bybit_messages as messages
 from market.bybit_stream import DEFAULT_WS_URL, BybitStream
 from market.candle_sequencer import CandleSequencer, emission_key
@@ -100,8 +100,8 @@ class BybitFeed:
         """Pick ``pairs`` (empty: the top ``universe_size`` by turnover), load them, connect.
 
         Returns once the stream is up; while Bybit is unreachable it keeps trying (it never gives
-        up, and never emits anything else instead). Raises DataUnavailable only for a pair that
-        Bybit does not list.
+        up, and never emits anything else instead). A pair Bybit does not list is left out (and
+        logged); DataUnavailable only if it lists none of them.
         """
         self._loop = asyncio.get_running_loop()
         self._tasks.append(asyncio.create_task(self._dispatch(), name="bybit-dispatch"))
@@ -109,6 +109,7 @@ class BybitFeed:
             self.rest, "top pairs by turnover", lambda: Universe(self.rest, size=self.universe_size).refresh())
         self._pairs, self._pairs_chosen = chosen, True
         await self._persist(self.rest, "markets", self.rest.load_markets)
+        self._pairs = await self._listed(chosen)
         await asyncio.gather(*(self._persist(self.rest, f"{pair} history", lambda pair=pair: self._load_pair(pair))
                                for pair in self._pairs))
         await self._connect("start-up")
@@ -159,6 +160,20 @@ class BybitFeed:
         await self._queue.join()
 
     # -- start-up ----------------------------------------------------------------------------
+    async def _listed(self, pairs: list[str]) -> list[str]:
+        """The pairs Bybit lists (markets are loaded); the others are left out, each said once in the log."""
+        listed = []
+        for pair in pairs:
+            try:
+                await self.rest.market(pair)
+            except (DataUnavailable, InvalidInput) as e:
+                logger.error("%s left out: %s", pair, e)
+            else:
+                listed.append(pair)
+        if not listed:
+            raise DataUnavailable(f"Bybit lists none of the pairs to track ({', '.join(pairs)})")
+        return listed
+
     async def _persist(self, client: HistoryClient, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """``await call()`` until it works, with backoff; failures go to ``client``'s health (and the log)."""
         attempt = 0

@@ -159,3 +159,11 @@ async def test_rest_health_is_known_within_a_minute_even_when_nothing_needs_rest
     assert rest_of(feed).note.startswith("probe from bybit: bybit BTC/USDT:USDT 1m candles from")
     stream = {s.name: s for s in feed.sources()}["Bybit WebSocket"]
     assert stream.ok is True and stream.note == "connected"
+
+
+async def test_a_pair_bybit_does_not_list_is_left_out_and_the_others_start(make_feed, ws_server, caplog):
+    feed, _ = make_feed()
+    await feed.start(["SOLUSDT", "DOGEUSDT"])
+    assert feed.pairs() == feed.loaded_pairs() == ["SOLUSDT"] and feed.progress() == StartupProgress(1, 1)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "DOGEUSDT left out: bybit has no market DOGE/USDT:USDT for DOGEUSDT"]
