@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
 from engines.errors import InvalidInput
@@ -16,7 +17,8 @@ from engines.errors import InvalidInput
 if TYPE_CHECKING:  # importing ccxt loads every exchange (~65 MB): done only when one is built
     import ccxt.async_support as ccxt_async
 
-SUPPORTED = ("bybit", "kraken")
+SUPPORTED = ("bybit", "binanceusdm", "kraken")
+PERPETUAL_EXCHANGES = ("bybit", "binanceusdm")  # USDT-settled linear perpetuals
 
 
 class _StrictJson:
@@ -50,18 +52,27 @@ def strict_json_class(exchange_id: str) -> type[ccxt_async.Exchange]:
 
 def make_exchange(exchange_id: str, rest_url: str | None = None, timeout_ms: int = 10_000,
                   rate_limit: bool = True) -> ccxt_async.Exchange:
-    """A ccxt async exchange; with ``rest_url`` every API entry points there (local servers in tests)."""
+    """A ccxt async exchange; with ``rest_url`` every API entry points to that host (local servers in tests).
+
+    Only scheme and host are replaced: Binance's entries carry a path (``/fapi/v1``) that stays.
+    """
     exchange = strict_json_class(exchange_id)({"enableRateLimit": rate_limit, "timeout": timeout_ms})
     if exchange_id == "bybit":
         exchange.options["fetchMarkets"] = {**exchange.options["fetchMarkets"], "types": ["linear"]}
     if rest_url:
-        exchange.urls["api"] = {key: rest_url.rstrip("/") for key in exchange.urls["api"]}
+        exchange.urls["api"] = {key: rebase_url(url, rest_url) for key, url in exchange.urls["api"].items()}
     return exchange
 
 
+def rebase_url(url: str, base: str) -> str:
+    """``url`` with the scheme and host of ``base``: (``https://fapi.binance.com/fapi/v1``, ``http://h:1``) ->
+    ``http://h:1/fapi/v1``."""
+    return base.rstrip("/") + urlsplit(url).path.rstrip("/")
+
+
 def unified_symbol(exchange_id: str, pair: str) -> str:
-    """``SOLUSDT`` -> ``SOL/USDT:USDT`` (Bybit linear perpetual) or ``SOL/USDT`` (Kraken spot)."""
+    """``SOLUSDT`` -> ``SOL/USDT:USDT`` (Bybit, Binance USDT-M linear perpetual) or ``SOL/USDT`` (Kraken spot)."""
     if not pair.endswith("USDT") or len(pair) <= 4:
         raise InvalidInput(f"pair must be a USDT pair like SOLUSDT, got {pair!r}")
     base = pair[:-4]
-    return f"{base}/USDT:USDT" if exchange_id == "bybit" else f"{base}/USDT"
+    return f"{base}/USDT:USDT" if exchange_id in PERPETUAL_EXCHANGES else f"{base}/USDT"

@@ -1,9 +1,15 @@
-"""A local HTTP server answering ccxt's Bybit v5 and Kraken public REST calls with real candles.
+"""A local HTTP server answering ccxt's Bybit v5, Binance USDT-M and Kraken public REST calls with real data.
 
-Bybit: ``/v5/market/instruments-info``, ``/v5/market/kline``, ``/v5/market/tickers`` (envelope
-``{"retCode":0,"retMsg":"OK","result":{...},"retExtInfo":{},"time":ms}``, numbers as strings, klines
-newest first). Kraken: ``/0/public/Assets``, ``/0/public/AssetPairs``, ``/0/public/OHLC``
-(``{"error":[],"result":{...}}``). Faults are queued with :meth:`ExchangeHttpServer.inject`.
+Bybit (bybit-exchange/docs, v5/market): ``/v5/market/instruments-info``, ``/v5/market/kline`` (limit
+1..1000, rows newest first), ``/v5/market/tickers``, ``/v5/market/funding/history`` (limit 1..200,
+newest first; ``startTime`` without ``endTime`` is an error); envelope
+``{"retCode":0,"retMsg":"OK","result":{...},"retExtInfo":{},"time":ms}``, numbers as strings.
+Binance USDT-M (developers.binance.com, derivatives/usds-margined-futures/market-data/rest-api):
+``/fapi/v1/exchangeInfo``, ``/fapi/v1/klines`` (limit default 500, max 1500, rows oldest first,
+12 fields), ``/fapi/v1/fundingRate`` (limit default 100, max 1000, ascending from ``startTime``),
+``/fapi/v1/ticker/24hr``; errors ``{"code":-1130,"msg":...}``.
+Kraken: ``/0/public/Assets``, ``/0/public/AssetPairs``, ``/0/public/OHLC`` (``{"error":[],"result":{...}}``).
+Faults are queued with :meth:`ExchangeHttpServer.inject`; every request path is kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from aiohttp import web
 
@@ -21,6 +28,9 @@ from tests.market.recorded_market import INTERVALS, MINUTES, RecordedMarket, pri
 KRAKEN_BASE = {"BTC": "XXBT", "ETH": "XETH"}
 KRAKEN_INTERVALS = {1: "1m", 15: "15m", 60: "1h"}
 FAULTS = ("429", "500", "timeout", "malformed")
+LISTED_MS = 1585526400000  # launch / onboard time served for every instrument (2020-03-30)
+BYBIT_MAX_KLINES, BYBIT_MAX_FUNDING = 1000, 200
+BINANCE_MAX_KLINES, BINANCE_MAX_FUNDING = 1500, 1000
 
 
 @dataclass
@@ -45,6 +55,11 @@ class ExchangeHttpServer:
         app.router.add_get("/v5/market/instruments-info", self._bybit_instruments)
         app.router.add_get("/v5/market/kline", self._bybit_kline)
         app.router.add_get("/v5/market/tickers", self._bybit_tickers)
+        app.router.add_get("/v5/market/funding/history", self._bybit_funding)
+        app.router.add_get("/fapi/v1/exchangeInfo", self._binance_exchange_info)
+        app.router.add_get("/fapi/v1/klines", self._binance_klines)
+        app.router.add_get("/fapi/v1/fundingRate", self._binance_funding)
+        app.router.add_get("/fapi/v1/ticker/24hr", self._binance_tickers)
         app.router.add_get("/0/public/Assets", self._kraken_assets)
         app.router.add_get("/0/public/AssetPairs", self._kraken_pairs)
         app.router.add_get("/0/public/OHLC", self._kraken_ohlc)
@@ -68,10 +83,13 @@ class ExchangeHttpServer:
         for fault in list(self.faults):
             if fault.path in request.path:
                 self.faults.remove(fault)
-                return await self._answer_fault(fault.kind)
+                return await self._answer_fault(fault.kind, request.path)
         return None
 
-    async def _answer_fault(self, kind: str) -> web.Response:
+    async def _answer_fault(self, kind: str, path: str = "") -> web.Response:
+        if kind == "429" and path.startswith("/fapi"):
+            return web.json_response({"code": -1003, "msg": "Too many requests; current limit of IP is 2400 "
+                                      "requests per minute."}, status=429)
         if kind == "429":
             body = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {},
                     "time": self._ms(self.market.now)}
@@ -116,13 +134,42 @@ class ExchangeHttpServer:
             return fault
         pair, timeframe = request.query["symbol"], INTERVALS[request.query["interval"]]
         limit = int(request.query.get("limit", 200))
+        if not 1 <= limit <= BYBIT_MAX_KLINES:
+            return self._bybit_error(10001, f"limit must be 1..{BYBIT_MAX_KLINES}")
         end = self._stamp(request.query["end"]) if "end" in request.query else self.market.now
         start = self._stamp(request.query["start"]) if "start" in request.query else \
             end - pd.Timedelta(minutes=MINUTES[timeframe] * limit)
         frame = self.market.candles(pair, timeframe, start, end).iloc[::-1].iloc[:limit]
-        rows = [[str(self._ms(ts)), *(repr(float(row[c])) for c in ("open", "high", "low", "close")),
-                 repr(float(row["volume"])), repr(float(row["volume"] * row["close"]))] for ts, row in frame.iterrows()]
+        stamps, values = self._columns(frame)
+        rows = [[str(ts), repr(o), repr(h), repr(lo), repr(c), repr(v), repr(v * c)]
+                for ts, o, h, lo, c, v in zip(stamps, *values)]
         return self._bybit({"symbol": pair, "category": "linear", "list": rows})
+
+    async def _bybit_funding(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault(request)) is not None:
+            return fault
+        query = request.query
+        limit = int(query.get("limit", BYBIT_MAX_FUNDING))
+        if query.get("category") != "linear" or "symbol" not in query or not 1 <= limit <= BYBIT_MAX_FUNDING:
+            return self._bybit_error(10001, "params error")
+        if "startTime" in query and "endTime" not in query:
+            return self._bybit_error(10001, "params error: endTime is required with startTime")
+        end = self._stamp(query["endTime"]) if "endTime" in query else self.market.now
+        start = self._stamp(query["startTime"]) if "startTime" in query else pd.Timestamp(0, tz="UTC")
+        events = self.market.funding_events(query["symbol"], start, end).iloc[::-1].iloc[:limit]
+        rows = [{"symbol": query["symbol"], "fundingRate": f"{rate:.8f}".rstrip("0").rstrip("."),
+                 "fundingRateTimestamp": str(self._ms(ts))}
+                for ts, rate in zip(events["timestamp"], events["funding_rate"])]
+        return self._bybit({"category": "linear", "list": rows})
+
+    def _bybit_error(self, code: int, message: str) -> web.Response:
+        return web.json_response({"retCode": code, "retMsg": message, "result": {}, "retExtInfo": {},
+                                  "time": self._ms(self.market.now)})
+
+    @staticmethod
+    def _columns(frame: pd.DataFrame) -> tuple[list[int], list[list[float]]]:
+        stamps = (frame.index.as_unit("ms").asi8 if len(frame) else np.array([], dtype=np.int64)).tolist()
+        return stamps, [frame[c].tolist() for c in ("open", "high", "low", "close", "volume")]
 
     async def _bybit_tickers(self, request: web.Request) -> web.Response:
         if (fault := await self._fault(request)) is not None:
@@ -141,6 +188,104 @@ class ExchangeHttpServer:
                 "fundingRate": "0.0001", "nextFundingTime": str(self._ms(next_funding)),
                 "predictedDeliveryPrice": "", "basisRate": "", "deliveryFeeRate": "", "deliveryTime": "0",
                 "ask1Size": "1", "bid1Price": price, "ask1Price": price, "bid1Size": "1", "basis": ""}
+
+    # -- Binance USDT-M ------------------------------------------------------------------------
+    async def _binance_exchange_info(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault(request)) is not None:
+            return fault
+        return web.json_response({
+            "timezone": "UTC", "serverTime": self._ms(self.market.now), "futuresType": "U_MARGINED",
+            "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+                           {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200}],
+            "exchangeFilters": [],
+            "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
+            "symbols": [self._binance_symbol(pair) for pair in self.market.pairs]})
+
+    def _binance_symbol(self, pair: str) -> dict:
+        tick = price_text(self.market.ticks[pair], self.market.ticks[pair])
+        decimals = max(0, round(-math.log10(self.market.ticks[pair])))
+        return {
+            "symbol": pair, "pair": pair, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
+            "onboardDate": LISTED_MS, "status": "TRADING", "maintMarginPercent": "2.5000",
+            "requiredMarginPercent": "5.0000", "baseAsset": pair[:-4], "quoteAsset": "USDT", "marginAsset": "USDT",
+            "pricePrecision": decimals, "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8,
+            "underlyingType": "COIN", "underlyingSubType": [], "settlePlan": 0, "triggerProtect": "0.0500",
+            "liquidationFee": "0.012500", "marketTakeBound": "0.05", "maxMoveOrderLimit": 10000,
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "4529764", "tickSize": tick},
+                {"filterType": "LOT_SIZE", "stepSize": "0.001", "maxQty": "1000", "minQty": "0.001"},
+                {"filterType": "MARKET_LOT_SIZE", "stepSize": "0.001", "maxQty": "120", "minQty": "0.001"},
+                {"filterType": "MAX_NUM_ORDERS", "limit": 200}, {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+                {"filterType": "MIN_NOTIONAL", "notional": "5"},
+                {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500",
+                 "multiplierDecimal": "4"}],
+            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+                           "TRAILING_STOP_MARKET"],
+            "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"], "permissionSets": ["GRID", "COPY"]}
+
+    def _binance_error(self, code: int, message: str, status: int = 400) -> web.Response:
+        return web.json_response({"code": code, "msg": message}, status=status)
+
+    def _binance_window(self, query, limit: int, step: pd.Timedelta) -> tuple[pd.Timestamp, pd.Timestamp]:
+        if "startTime" in query:
+            start = self._stamp(query["startTime"])
+            end = self._stamp(query["endTime"]) if "endTime" in query else start + step * (limit - 1)
+        else:
+            end = self._stamp(query["endTime"]) if "endTime" in query else self.market.now
+            start = end - step * (limit - 1)
+        return start, end
+
+    async def _binance_klines(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault(request)) is not None:
+            return fault
+        query = request.query
+        pair, timeframe = query.get("symbol"), query.get("interval")
+        if pair not in self.market.pairs:
+            return self._binance_error(-1121, "Invalid symbol.")
+        limit = int(query.get("limit", 500))
+        if timeframe not in MINUTES or not 1 <= limit <= BINANCE_MAX_KLINES:
+            return self._binance_error(-1130, "Data sent for parameter 'limit' is not valid.")
+        step = pd.Timedelta(minutes=MINUTES[timeframe])
+        start, end = self._binance_window(query, limit, step)
+        frame = self.market.candles(pair, timeframe, start, end)
+        frame = frame.iloc[:limit] if "startTime" in query else frame.iloc[-limit:]
+        stamps, values = self._columns(frame)
+        step_ms = int(step / pd.Timedelta(milliseconds=1))
+        rows = [[ts, repr(o), repr(h), repr(lo), repr(c), repr(v), ts + step_ms - 1, repr(v * c), 0, "0", "0", "0"]
+                for ts, o, h, lo, c, v in zip(stamps, *values)]
+        return web.json_response(rows)
+
+    async def _binance_funding(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault(request)) is not None:
+            return fault
+        query = request.query
+        pair = query.get("symbol")
+        limit = int(query.get("limit", 100))
+        if pair not in self.market.pairs:
+            return self._binance_error(-1121, "Invalid symbol.")
+        if not 1 <= limit <= BINANCE_MAX_FUNDING:
+            return self._binance_error(-1130, "Data sent for parameter 'limit' is not valid.")
+        start = self._stamp(query["startTime"]) if "startTime" in query else pd.Timestamp(0, tz="UTC")
+        end = self._stamp(query["endTime"]) if "endTime" in query else self.market.now
+        events = self.market.funding_events(pair, start, end)
+        events = events.iloc[:limit] if "startTime" in query else events.iloc[-200:]
+        return web.json_response([
+            {"symbol": pair, "fundingTime": self._ms(ts), "fundingRate": f"{rate:.8f}",
+             "markPrice": f"{self.market.price_at(pair, ts):.8f}"}
+            for ts, rate in zip(events["timestamp"], events["funding_rate"])])
+
+    async def _binance_tickers(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault(request)) is not None:
+            return fault
+        open_ms, close_ms = self._ms(self.market.now - pd.Timedelta(hours=24)), self._ms(self.market.now)
+        rows = []
+        for pair in self.market.pairs:
+            price = price_text(self.market.last_price(pair), self.market.ticks[pair])
+            rows.append({"symbol": pair, "priceChange": "0", "priceChangePercent": "0.000", "weightedAvgPrice": price,
+                         "lastPrice": price, "lastQty": "0", "openPrice": price, "highPrice": price,
+                         "lowPrice": price, "volume": "0", "quoteVolume": f"{self.market.turnover_24h(pair):.4f}",
+                         "openTime": open_ms, "closeTime": close_ms, "firstId": 0, "lastId": 0, "count": 0})
+        return web.json_response(rows)
 
     # -- Kraken --------------------------------------------------------------------------------
     def _kraken_id(self, pair: str) -> str:
