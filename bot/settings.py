@@ -51,6 +51,7 @@ class BotSettings(BaseSettings):
     console_dir: Path = DEFAULT_CONSOLE_DIR
     bybit_ws_url: str = "wss://stream.bybit.com/v5/public/linear"
     bybit_rest_url: str = "https://api.bybit.com"
+    binance_rest_url: str = Field("https://fapi.binance.com", description="Binance USDT-M REST, for downloads")
     kraken_rest_url: str = "https://api.kraken.com"
     pairs: Annotated[tuple[str, ...], NoDecode] = ()
 

@@ -145,6 +145,16 @@ class HistoryClient:
         frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype("int64"), unit="ms", utc=True).dt.as_unit("ms")
         return frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp", ignore_index=True)
 
+    async def turnover_rows(self) -> list[dict]:
+        """``{"symbol": "SOLUSDT", "turnover24h": <24 h quote volume>}`` per linear market (ccxt's ``quoteVolume``:
+        Bybit's ``turnover24h``, Binance's ``quoteVolume``)."""
+        markets = await self.load_markets()
+        tickers = await call_with_retries(
+            lambda: self.exchange.fetch_tickers(None, {"type": "swap", "subType": "linear"}),
+            f"{self.exchange_id} tickers", self.retry)
+        return [{"symbol": markets[symbol]["id"], "turnover24h": ticker.get("quoteVolume")}
+                for symbol, ticker in tickers.items() if symbol in markets]
+
     async def _fetch_page(self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp) -> list:
         since_ms = start.value // 1_000_000
         limit = PAGE_LIMIT[self.exchange_id]

@@ -36,7 +36,7 @@ BINANCE_MAX_KLINES, BINANCE_MAX_FUNDING = 1500, 1000
 @dataclass
 class Fault:
     kind: str
-    path: str  # the fault hits the next request whose path contains this
+    path: str  # the fault hits the next request whose path (with its query) contains this
 
 
 class ExchangeHttpServer:
@@ -81,7 +81,7 @@ class ExchangeHttpServer:
     async def _fault(self, request: web.Request) -> web.Response | None:
         self.requests.append(request.path_qs)
         for fault in list(self.faults):
-            if fault.path in request.path:
+            if fault.path in request.path_qs:
                 self.faults.remove(fault)
                 return await self._answer_fault(fault.kind, request.path)
         return None

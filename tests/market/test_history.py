@@ -10,10 +10,10 @@ import pytest
 from engines.candles import resample
 from engines.errors import DataUnavailable, MarketError
 from market.files import read_candles
-from market.history import startup_counts
+from market.history import HistoryClient, startup_counts
 from market.retry import RetryPolicy
 from tests.conftest import M1_2025
-from tests.market.conftest import NOW
+from tests.market.conftest import FAST_RETRY, NOW
 
 MINUTE = pd.Timedelta(minutes=1)
 
@@ -92,3 +92,19 @@ async def test_faults_beyond_the_attempts_become_a_market_error(make_history, ht
 async def test_load_markets_survives_a_rate_limit(make_history, http_server):
     http_server.inject("429", "instruments-info", times=2)
     assert "BTC/USDT:USDT" in await make_history().load_markets()
+
+
+async def test_a_candle_the_exchange_may_still_be_updating_is_neither_returned_nor_cached(
+        http_server, recorded_market, tmp_path):
+    """Issue 10.9: at 12:00:00.2 on our clock the exchange (0.3 s behind) still serves 11:59 as its open candle."""
+    ours = pd.Timestamp("2025-05-20 12:00:00.200", tz="UTC")
+    recorded_market.now = ours - pd.Timedelta(milliseconds=300)
+    client = HistoryClient("bybit", http_server.url, cache_dir=tmp_path, retry=FAST_RETRY, rate_limit=False,
+                           clock=lambda: ours)
+    try:
+        frame = await client.recent("SOLUSDT", "1m", 10)
+    finally:
+        await client.close()
+    assert frame["timestamp"].iloc[-1] == pd.Timestamp("2025-05-20 11:58", tz="UTC")
+    cached = pd.read_parquet(tmp_path / "bybit" / "SOLUSDT_1m.parquet")
+    assert cached["timestamp"].iloc[-1] == pd.Timestamp("2025-05-20 11:58", tz="UTC")
