@@ -7,6 +7,7 @@ bot's settings, so the CLI and the bot share one cache and tests point both at 1
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import sys
 from collections.abc import Sequence
@@ -16,9 +17,19 @@ import pandas as pd
 
 from bot.settings import BotSettings, load_settings
 from engines.errors import InvalidInput
-from market.download import DownloadProgress, DownloadSummary, HistoryDownloader
+from engines.params import StrategyParams
+from market.download import DownloadProgress, DownloadSummary, HistoryDownloader, warmup
+from market.files import list_symbols
 
+logger = logging.getLogger(__name__)
 EXCHANGES = ("bybit", "binanceusdm")
+DEFAULT_TOP = 25
+DEFAULT_DAYS = 7.0
+
+
+def current_time() -> pd.Timestamp:
+    """The clock downloads are planned on (the wall clock; tests replace it with the local server's)."""
+    return pd.Timestamp.now(tz="UTC")
 
 
 def rest_url(settings: BotSettings, exchange_id: str) -> str:
@@ -68,7 +79,7 @@ async def _download(exchange_id: str, pairs: Sequence[str] | None, top: int | No
                     dest: Path, funding: bool, progress: DownloadProgress, settings: BotSettings,
                     ) -> DownloadSummary:
     from market.history import HistoryClient  # ccxt is loaded only when a download is asked for
-    client = HistoryClient(exchange_id, rest_url(settings, exchange_id), cache_dir=None)
+    client = HistoryClient(exchange_id, rest_url(settings, exchange_id), cache_dir=None, clock=lambda: current_time())
     try:
         downloader = HistoryDownloader(client, dest)
         chosen = await downloader.resolve_pairs(pairs, top)
@@ -94,3 +105,24 @@ def download(exchange_id: str, pairs: Sequence[str] | None, top: int | None, day
     folder = Path(dest) if dest is not None else cache_folder(exchange_id, settings)
     return asyncio.run(_download(exchange_id, pairs, top, days, folder, funding, progress or DownloadProgress(),
                                  settings))
+
+
+def exchange_history(exchange_id: str, pairs: Sequence[str] | None, start: pd.Timestamp | None, days: float | None,
+                     params: StrategyParams, settings: BotSettings | None = None) -> tuple[Path, list[str]]:
+    """Download into the bot's cache what a backtest from ``start`` (else the last ``days``, default 7) needs,
+    the engines' warm-up included; return the folder and the pairs (default: those already cached, else the
+    top 25 by turnover)."""
+    settings = settings or load_settings()
+    folder = cache_folder(exchange_id, settings)
+    chosen = list(pairs or (list_symbols(folder, "1m") if folder.is_dir() else []))
+    now = current_time()
+    first = start if start is not None else now - pd.Timedelta(days=parse_days(days) or DEFAULT_DAYS)
+    needed_days = (now - (first - warmup(params))) / pd.Timedelta(days=1)
+    progress = BarProgress()
+    try:
+        summary = download(exchange_id, chosen or None, None if chosen else DEFAULT_TOP, needed_days, folder,
+                           progress=progress, settings=settings)
+    finally:
+        progress.close()
+    logger.info("%s", summary.line())
+    return folder, [r.pair for r in summary.results]

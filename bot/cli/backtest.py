@@ -1,12 +1,14 @@
 """``signaltracker backtest``: run both engines over history and print the report.
 
-    signaltracker backtest --data DIR [--funding DIR] [--pairs A,B] [--days 7 | --start ISO --end ISO]
-                           [--param key=value ...] [--engine all|micro|macro] [--seed N] [--runs N] [--json]
-                           [--out DIR]
+    signaltracker backtest (--data DIR | --exchange bybit|binanceusdm) [--funding DIR] [--pairs A,B]
+                           [--days 7 | --start ISO --end ISO] [--param key=value ...]
+                           [--engine all|micro|macro] [--seed N] [--runs N] [--json] [--out DIR]
 
 ``--days N`` is the last N days common to every selected pair. Funding files are read from
 ``--funding``, else from ``--data`` itself, else from a sibling ``funding`` folder; pairs without
-any use assumed rates (stated in the report).
+any use assumed rates (stated in the report). ``--exchange`` reads the bot's cache of that exchange
+after downloading what the window and the engines' warm-up lack (pairs: ``--pairs``, else those
+cached, else the top 25 by turnover; see ``signaltracker download``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from pathlib import Path
 import pandas as pd
 
 from bot.cli._arguments import parse_pairs, parse_time
+from bot.cli._exchange import EXCHANGES, exchange_history, parse_days
 from charts.equity_chart import render_equity_chart
 from engines.backtest.history import History, PairHistory
 from engines.backtest.run import BacktestRequest, run_backtest
 from engines.backtest.report import BacktestReport
 from engines.errors import DataUnavailable, InvalidInput
-from engines.params import params_from_assignments
+from engines.params import StrategyParams, params_from_assignments
 from market.files import list_symbols, load_pair, read_funding
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,9 @@ def window(history: History, days: float | None, start: str | None, end: str | N
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``backtest`` and ``sweep``."""
-    parser.add_argument("--data", type=Path, required=True, help="folder of <SYMBOL>_1m.parquet files")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="folder of <SYMBOL>_1m.parquet files")
+    source.add_argument("--exchange", choices=EXCHANGES, help="the bot's cache of this exchange, completed first")
     parser.add_argument("--funding", type=Path, help="folder of <SYMBOL>_funding.parquet files")
     parser.add_argument("--pairs", help="comma-separated symbols (default: all in --data)")
     parser.add_argument("--days", type=float, help="the last N days of the data (default 7)")
@@ -112,9 +117,20 @@ def equity_png(report: BacktestReport) -> bytes:
     return render_equity_chart(report.equity, title=title, band=report.random_band)
 
 
+def history_for(args: argparse.Namespace, params: StrategyParams) -> History:
+    """The history of ``--data``, or of ``--exchange`` once its cache covers the window and the warm-up."""
+    pairs = parse_pairs(args.pairs)
+    if args.exchange is None:
+        return load_history(args.data, args.funding, pairs)
+    parse_days(args.days)
+    start = parse_time(args.start, "--start") if args.start else None
+    folder, pairs = exchange_history(args.exchange, pairs, start, args.days, params)
+    return load_history(folder, args.funding, pairs)
+
+
 def handle(args: argparse.Namespace) -> int:
     params = params_from_assignments(args.param)
-    history = load_history(args.data, args.funding, parse_pairs(args.pairs))
+    history = history_for(args, params)
     start, end = window(history, args.days, args.start, args.end)
     request = BacktestRequest(history, start, end, params, engine=args.engine, baseline_seed=args.seed,
                               baseline_runs=args.runs)

@@ -17,9 +17,7 @@ import sys
 from pathlib import Path
 
 from bot.cli._arguments import parse_pairs
-from bot.cli._exchange import EXCHANGES, BarProgress, download, parse_days
-
-DEFAULT_TOP = 25
+from bot.cli._exchange import DEFAULT_TOP, EXCHANGES, BarProgress, download, parse_days
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,10 +1,12 @@
 """``signaltracker signals``: every signal the engines give over history, one JSON object per line.
 
-    signaltracker signals --data DIR [--pairs A,B] [--start ISO] [--end ISO]
+    signaltracker signals (--data DIR | --exchange bybit|binanceusdm) [--pairs A,B] [--start ISO] [--end ISO]
                           [--engine micro|macro|all] [--param key=value ...]
 
 Reads ``DIR/<SYMBOL>_<tf>.parquet`` (15m and 1h resampled from 1m when absent) and runs the engines
 over every closed candle in the window, printing signals in time order. The risk rules are not applied (that is the backtester's job).
+``--exchange`` reads the bot's cache of that exchange (15m and 1h always resampled from its 1m
+candles) after downloading what the window (default: the last 7 days) and the warm-up lack.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from pathlib import Path
 import pandas as pd
 
 from bot.cli._arguments import parse_pairs, parse_time
+from bot.cli._exchange import DEFAULT_DAYS, EXCHANGES, current_time, exchange_history
+from engines.candles import resample
 from engines.errors import DataUnavailable, InvalidInput
 from engines.params import params_from_assignments
 from engines.scan import ENGINES, scan_signals
-from market.files import list_symbols, load_pair
+from market.files import PairCandles, list_symbols, load_pair, read_candles
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("signals", help="print the engines' signals over history as JSON lines",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder of <SYMBOL>_<tf>.parquet files")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="folder of <SYMBOL>_<tf>.parquet files")
+    source.add_argument("--exchange", choices=EXCHANGES, help="the bot's cache of this exchange, completed first")
     parser.add_argument("--pairs", help="comma-separated symbols (default: all in --data)")
     parser.add_argument("--start", help="first decision time, ISO UTC (default: the data's start)")
     parser.add_argument("--end", help="last decision time, ISO UTC (default: the data's end)")
@@ -54,13 +60,25 @@ def _window(start: str | None, end: str | None) -> tuple[pd.Timestamp | None, pd
     return first, last
 
 
+def _from_1m(folder: Path, pair: str) -> PairCandles:
+    m1 = read_candles(folder, pair, "1m")
+    if m1 is None:
+        raise DataUnavailable(f"no 1m candles for {pair} in {folder}")
+    return PairCandles(pair, m1, resample(m1, "15m"), resample(m1, "1h"))
+
+
 def handle(args: argparse.Namespace) -> int:
     params = params_from_assignments(args.param)
     start, end = _window(args.start, args.end)
-    pairs = _pairs(args.data, parse_pairs(args.pairs))
+    if args.exchange is not None:
+        start = start if start is not None else current_time().floor("min") - pd.Timedelta(days=DEFAULT_DAYS)
+        folder, pairs = exchange_history(args.exchange, parse_pairs(args.pairs), start, None, params)
+        load = _from_1m
+    else:
+        folder, pairs, load = args.data, _pairs(args.data, parse_pairs(args.pairs)), load_pair
     covered, signals = False, []
     for pair in pairs:
-        candles = load_pair(args.data, pair)
+        candles = load(folder, pair)
         first, last = candles.m15["timestamp"].iloc[0], candles.m15["timestamp"].iloc[-1]
         if (end is not None and end < first) or (start is not None and start > last):
             continue

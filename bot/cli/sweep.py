@@ -1,6 +1,6 @@
 """``signaltracker sweep``: grid search chosen on in-sample time, reported on out-of-sample time.
 
-    signaltracker sweep --data DIR [--grid key=v1,v2 ...] [--split 0.7] [--walk-forward N]
+    signaltracker sweep (--data DIR | --exchange bybit|binanceusdm) [--grid key=v1,v2 ...] [--split 0.7] [--walk-forward N]
                         [--min-trades 10] [--executor local|ray] [--json] [same data flags as backtest]
 
 Default grid: tolerance 0.2,0.25,0.3; volume_multiplier 0.3,0.4,0.5; sr_lookback 100,125,150;
@@ -15,8 +15,7 @@ import logging
 import sys
 from typing import Any
 
-from bot.cli._arguments import parse_pairs
-from bot.cli.backtest import add_data_arguments, load_history, window
+from bot.cli.backtest import add_data_arguments, history_for, window
 from engines.backtest.sweep import DEFAULT_GRID, SweepRequest, run_sweep
 from engines.errors import InvalidInput
 from engines.params import params_from_assignments, parse_value
@@ -53,11 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     base = params_from_assignments(args.param)
-    history = load_history(args.data, args.funding, parse_pairs(args.pairs))
+    grid = parse_grid(args.grid)
+    widest = base.with_changes(**{k: max(v) for k, v in grid.items() if k in ("trend_lookback", "sr_lookback")})
+    history = history_for(args, widest)
     start, end = window(history, args.days, args.start, args.end)
     if args.min_trades < 0:
         raise InvalidInput(f"--min-trades: a whole number >= 0, got {args.min_trades}")
-    request = SweepRequest(history, start, end, parse_grid(args.grid), base, split=args.split, folds=args.walk_forward,
+    request = SweepRequest(history, start, end, grid, base, split=args.split, folds=args.walk_forward,
                            min_trades=args.min_trades, executor=args.executor, runs=args.runs)
     report = run_sweep(request, progress=log.info)
     sys.stdout.write(json.dumps(report.to_json_dict()) + "\n" if args.json else report.to_text())

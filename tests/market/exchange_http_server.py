@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -340,3 +341,24 @@ class ExchangeHttpServer:
     @staticmethod
     def _stamp(ms: str) -> pd.Timestamp:
         return pd.Timestamp(int(ms), unit="ms", tz="UTC")
+
+
+class ServerThread:
+    """An :class:`ExchangeHttpServer` on its own event loop in a thread, for code that runs ``asyncio.run``
+    itself (the command line, the bot's backtest worker): ``with ServerThread(market) as server: server.url``."""
+
+    def __init__(self, market: RecordedMarket, **options: float) -> None:
+        self.server = ExchangeHttpServer(market, **options)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="exchange-http", daemon=True)
+
+    def __enter__(self) -> ExchangeHttpServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(10)
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
