@@ -9,7 +9,6 @@ Without ``request`` the app talks to ``TELEGRAM_BASE_URL`` with PTB's httpx tran
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot.backtest_queue import BacktestQueue
 from bot.broadcast import Broadcaster
 from bot.commands import CATALOG
 from bot.handlers import admin, general, market, subscriptions, trading
@@ -118,7 +118,7 @@ def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateSt
     broadcaster = Broadcaster(app.bot, service, settings.broadcast_chat_ids)
     app.bot_data.update(service=service, broadcaster=broadcaster, admin_ids=set(settings.admin_ids) | set(extra_admins),
                         replay_dir=Path(settings.replay_data_dir) if settings.market_source == "replay" else None,
-                        backtest_lock=asyncio.Lock(), settings=settings)
+                        backtest_queue=BacktestQueue(), settings=settings)
     app.bot_data["jobs"] = attach(app, service, broadcaster)
     for module in (general, market, trading, admin, subscriptions):
         module.register(app)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from html import escape
+from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ParseMode
@@ -16,9 +17,10 @@ import charts
 from bot import render
 from bot.drawing import draw
 from bot.arguments import parse_backtest, parse_pair_only
-from bot.backtest_runner import run_chat_backtest
+from bot.backtest_queue import BacktestQueue
+from bot.backtest_runner import ExchangeCache, run_chat_backtest
 from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of, who
-from engines.errors import InvalidInput, SignalTrackerError
+from engines.errors import SignalTrackerError
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 1.0
@@ -48,6 +50,18 @@ class ProgressMessage:
             logger.debug("progress edit skipped: %s", e)
 
 
+def exchange_cache(context: ContextTypes.DEFAULT_TYPE) -> ExchangeCache | None:
+    """The exchange cache live backtests read (``MARKET_SOURCE=bybit`` and not fallen back to a replay)."""
+    settings = extra(context).get("settings")
+    if settings is None or settings.market_source != "bybit" or extra(context).get("replay_dir") is not None:
+        return None
+    return ExchangeCache("bybit", settings.bybit_rest_url, Path(settings.cache_dir) / "bybit")
+
+
+def _place(ahead: int) -> str:
+    return f"queued: {ahead} backtest{'s' if ahead > 1 else ''} ahead of yours"
+
+
 @command("backtest")
 async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_backtest(chat_args(context))
@@ -55,27 +69,29 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     params = service.params.with_changes(**request.changes)
     for pair in request.pairs:
         service.require_pair(pair)
-    lock: asyncio.Lock = extra(context)["backtest_lock"]
-    if lock.locked():
-        raise InvalidInput("a backtest is already running; try again when it has finished")
-    async with lock:
-        title = f"Backtest {request.days}d {', '.join(request.pairs) or 'all pairs'}"
-        message = await reply(update, f"⏳ {escape(title)}\nstarting…")
+    queue: BacktestQueue = extra(context).setdefault("backtest_queue", BacktestQueue())
+    title = f"Backtest {request.days}d {', '.join(request.pairs) or 'all pairs'}"
+    ahead = queue.ahead
+    message = await reply(update, f"⏳ {escape(title)}\n{_place(ahead) if ahead else 'starting…'}")
+    async with queue.turn():
+        if ahead:
+            await message.edit_text(f"⏳ {escape(title)}\nstarting…", parse_mode=ParseMode.HTML)
         progress = ProgressMessage(message, asyncio.get_running_loop(), title)
         try:
             result = await asyncio.to_thread(run_chat_backtest, request, feed=service.feed, params=params,
-                                             replay_dir=extra(context)["replay_dir"], progress=progress)
+                                             replay_dir=extra(context)["replay_dir"], progress=progress,
+                                             exchange=exchange_cache(context))
         except SignalTrackerError as e:
             await message.edit_text(render.failure(str(e)), parse_mode=ParseMode.HTML)
             return
-        await message.edit_text(render.backtest_done(title, result.report), parse_mode=ParseMode.HTML)
-        await reply(update, render.preformatted(result.report.to_text()))
-        chat = update.effective_message
-        png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90],
-                         band=result.report.random_band)
-        await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))
-        await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv"),
-                                  caption=f"{result.report.metrics.trades} trades")
+    await message.edit_text(render.backtest_done(title, result.report), parse_mode=ParseMode.HTML)
+    await reply(update, render.preformatted(result.report.to_text()))
+    chat = update.effective_message
+    png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90],
+                     band=result.report.random_band)
+    await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))
+    await chat.reply_document(InputFile(result.trades_csv, filename="trades.csv"),
+                              caption=f"{result.report.metrics.trades} trades")
 
 
 def _chart_buttons(keys: list[tuple[str, str]]) -> InlineKeyboardMarkup | None:
