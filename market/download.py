@@ -73,6 +73,14 @@ def read_stored_candles(path: Path) -> pd.DataFrame:
     return validate_candles(pd.read_parquet(path), name=path.name)
 
 
+def stored_open_times(path: Path) -> np.ndarray:
+    """Open times (ms) of the candles in a file (empty if there is none): all a plan needs."""
+    if not path.exists():
+        return np.array([], dtype=np.int64)
+    stamps = pd.read_parquet(path, columns=["timestamp"])["timestamp"]
+    return pd.DatetimeIndex(pd.to_datetime(stamps, utc=True)).as_unit("ms").asi8
+
+
 def read_stored_funding(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame({"timestamp": pd.to_datetime([], utc=True).as_unit("ms"), "funding_rate": []})
@@ -98,8 +106,6 @@ class PairResult:
     candles_added: int
     funding_added: int
     candles_stored: int
-    first: pd.Timestamp | None
-    last: pd.Timestamp | None
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,8 @@ class DownloadProgress:
 class _Plan:
     pair: str
     ranges: tuple[tuple[int, int], ...]
+    stored: int  # candles in the file before the download
+    funding_interval: pd.Timedelta  # the shortest time after which a new funding event can exist
 
     @property
     def candles(self) -> int:
@@ -218,9 +226,9 @@ class HistoryDownloader:
         first = start.ceil("min")
         if market and market.get("created"):
             first = max(first, pd.Timestamp(market["created"], unit="ms", tz="UTC").ceil("min"))
-        stored = read_stored_candles(self.candle_path(pair))
-        stored_ms = stored["timestamp"].dt.as_unit("ms").astype("int64").to_numpy()
-        return _Plan(pair, tuple(missing_ranges(stored_ms, first.value // 1_000_000, end.value // 1_000_000)))
+        stored_ms = stored_open_times(self.candle_path(pair))
+        ranges = missing_ranges(stored_ms, first.value // 1_000_000, end.value // 1_000_000)
+        return _Plan(pair, tuple(ranges), len(stored_ms), funding_interval(market))
 
     def candle_path(self, pair: str) -> Path:
         return self.dest / f"{pair}_1m.parquet"
@@ -230,33 +238,31 @@ class HistoryDownloader:
 
     async def _download_pair(self, plan: _Plan, start: pd.Timestamp, funding: bool,
                              progress: DownloadProgress) -> PairResult:
-        added = 0
+        stored = None
         for chunk_start, chunk_end in self._chunks(plan.ranges):
             frame = await self.client.fetch(plan.pair, "1m", _stamp(chunk_start), _stamp(chunk_end))
             frame = frame[frame["timestamp"] < self.closed_end()]
             if not frame.empty:
-                stored = read_stored_candles(self.candle_path(plan.pair))
-                merged = merge(stored, frame)
-                write_atomic(merged, self.candle_path(plan.pair))
-                added += len(merged) - len(stored)
+                stored = merge(read_stored_candles(self.candle_path(plan.pair)) if stored is None else stored, frame)
+                write_atomic(stored, self.candle_path(plan.pair))
             progress.advance((chunk_end - chunk_start) // MINUTE_MS)
-        funding_added = await self._download_funding(plan.pair, start) if funding else 0
-        stored = read_stored_candles(self.candle_path(plan.pair))
-        first, last = (stored["timestamp"].iloc[0], stored["timestamp"].iloc[-1]) if len(stored) else (None, None)
-        logger.info("%s: %d new candles, %d new funding events", plan.pair, added, funding_added)
-        return PairResult(plan.pair, added, funding_added, len(stored), first, last)
+        funding_added = await self._download_funding(plan, start) if funding else 0
+        count = plan.stored if stored is None else len(stored)
+        logger.info("%s: %d new candles, %d new funding events", plan.pair, count - plan.stored, funding_added)
+        return PairResult(plan.pair, count - plan.stored, funding_added, count)
 
     def _chunks(self, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         step = self.chunk_minutes * MINUTE_MS
         return [(a, min(b, a + step)) for first, b in ranges for a in range(first, b, step)]
 
-    async def _download_funding(self, pair: str, start: pd.Timestamp) -> int:
+    async def _download_funding(self, plan: _Plan, start: pd.Timestamp) -> int:
+        pair = plan.pair
         stored = read_stored_funding(self.funding_path(pair))
         frames = []
         if stored.empty or stored["timestamp"].iloc[0] > start + pd.Timedelta(hours=8):
             until = stored["timestamp"].iloc[0] if len(stored) else None
             frames.append(await self.client.funding(pair, start, until))
-        if len(stored) and self.client.clock() >= stored["timestamp"].iloc[-1] + MIN_FUNDING_INTERVAL:
+        if len(stored) and self.client.clock() >= stored["timestamp"].iloc[-1] + plan.funding_interval:
             frames.append(await self.client.funding(pair, stored["timestamp"].iloc[-1] + pd.Timedelta(milliseconds=1)))
         merged = stored
         for frame in frames:
@@ -264,6 +270,15 @@ class HistoryDownloader:
         if len(merged) != len(stored):
             write_atomic(merged, self.funding_path(pair))
         return len(merged) - len(stored)
+
+
+def funding_interval(market: dict | None) -> pd.Timedelta:
+    """Bybit's ``fundingInterval`` (minutes) of the instrument; else the shortest any exchange uses."""
+    minutes = ((market or {}).get("info") or {}).get("fundingInterval")
+    try:
+        return pd.Timedelta(minutes=int(minutes)) if minutes else MIN_FUNDING_INTERVAL
+    except (TypeError, ValueError):
+        return MIN_FUNDING_INTERVAL
 
 
 def _stamp(ms: int) -> pd.Timestamp:
