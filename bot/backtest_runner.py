@@ -68,12 +68,14 @@ async def _complete_cache(cache: ExchangeCache, pairs: list[str], start: pd.Time
         await client.close()
 
 
-def _pair_history(feed: MarketFeed, pair: str, folder: Path | None, end: pd.Timestamp) -> PairHistory:
+def _pair_history(feed: MarketFeed, pair: str, folder: Path | None, end: pd.Timestamp,
+                  since: pd.Timestamp | None) -> PairHistory:
     if folder is not None:
         m1 = read_candles(folder, pair, "1m")
         if m1 is None:
             raise DataUnavailable(f"no 1m candles for {pair} in {folder}")
-        m1 = m1[m1["timestamp"] + pd.Timedelta(minutes=1) <= end]
+        keep = m1["timestamp"] + pd.Timedelta(minutes=1) <= end
+        m1 = m1[keep & (m1["timestamp"] >= since)] if since is not None else m1[keep]
         return PairHistory.from_candles(pair, m1, read_funding(folder, pair), tick=feed.tick_size(pair))
     return PairHistory.from_candles(pair, feed.candles(pair, "1m"), None, tick=feed.tick_size(pair))
 
@@ -85,23 +87,24 @@ def chosen_pairs(feed: MarketFeed, pairs: tuple[str, ...]) -> list[str]:
     return list(pairs or feed.pairs())
 
 
-def load_history(feed: MarketFeed, pairs: tuple[str, ...], folder: Path | None) -> History:
+def load_history(feed: MarketFeed, pairs: tuple[str, ...], folder: Path | None,
+                 since: pd.Timestamp | None = None) -> History:
+    """1m candles (and funding) of ``pairs`` from ``folder`` (or the feed's buffers) up to now, from ``since``."""
     end = pd.Timestamp(feed.now()).floor("min")
-    return History(tuple(_pair_history(feed, pair, folder, end) for pair in chosen_pairs(feed, pairs)))
+    return History(tuple(_pair_history(feed, pair, folder, end, since) for pair in chosen_pairs(feed, pairs)))
 
 
 def run_chat_backtest(request: BacktestRequestArgs, *, feed: MarketFeed, params: StrategyParams,
                       replay_dir: Path | None, progress: Progress,
                       exchange: ExchangeCache | None = None) -> BacktestResult:
     """Run the backtest the chat asked for with ``params`` (already tuned); blocking: a worker thread."""
-    folder = replay_dir
+    folder, since = replay_dir, None
     if replay_dir is None and exchange is not None:
-        now = pd.Timestamp(feed.now())
-        start = now - pd.Timedelta(days=request.days) - warmup(params)
-        asyncio.run(_complete_cache(exchange, chosen_pairs(feed, request.pairs), start, feed.now, progress))
-        folder = exchange.folder
+        since = pd.Timestamp(feed.now()) - pd.Timedelta(days=request.days) - warmup(params)
+        asyncio.run(_complete_cache(exchange, chosen_pairs(feed, request.pairs), since, feed.now, progress))
+        folder, since = exchange.folder, since.ceil("min")
     progress("loading candles")
-    history = load_history(feed, request.pairs, folder)
+    history = load_history(feed, request.pairs, folder, since)
     end = history.end
     start = end - pd.Timedelta(days=request.days)
     if start < history.first:

@@ -15,10 +15,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from engines.candles import COLUMNS, timeframe_delta, validate_candles
-from engines.errors import DataUnavailable, InvalidInput
+from engines.errors import DataUnavailable, InvalidInput, MarketError
 from engines.params import PARAM_SPECS
 from market.exchanges import make_exchange, unified_symbol
 from market.retry import RetryPolicy, call_with_retries
@@ -86,17 +87,18 @@ class HistoryClient:
         market = await self.market(pair)
         now = self.clock()
         end = min(until or now, now)
-        rows: list[list] = []
+        pages: list[np.ndarray] = []
         cursor = since.ceil(step)
         while cursor < end:
             window_end = min(end, cursor + step * PAGE_LIMIT[self.exchange_id])
             page = await self._fetch_page(market, timeframe, cursor, window_end)
-            page = [row for row in page if cursor.value // 1_000_000 <= row[0] < window_end.value // 1_000_000]
-            rows.extend(page)
-            if self.exchange_id == "kraken" and not page:
+            page = page[(page[:, 0] >= cursor.value // 1_000_000) & (page[:, 0] < window_end.value // 1_000_000)]
+            pages.append(page)
+            if self.exchange_id == "kraken" and not len(page):
                 break
-            cursor = window_end if self.exchange_id in WINDOWED or not page else \
-                pd.Timestamp(page[-1][0], unit="ms", tz="UTC") + step
+            cursor = window_end if self.exchange_id in WINDOWED or not len(page) else \
+                pd.Timestamp(int(page[-1, 0]), unit="ms", tz="UTC") + step
+        rows = np.concatenate(pages) if pages else np.empty((0, 6))
         return self._closed_frame(rows, timeframe, now, f"{self.exchange_id} {pair} {timeframe}")
 
     async def recent(self, pair: str, timeframe: str, count: int) -> pd.DataFrame:
@@ -156,8 +158,9 @@ class HistoryClient:
         return [{"symbol": markets[symbol]["id"], "turnover24h": ticker.get("quoteVolume")}
                 for symbol, ticker in tickers.items() if symbol in markets]
 
-    async def _fetch_page(self, market: dict, timeframe: str, start: pd.Timestamp, end: pd.Timestamp) -> list:
-        """Rows ``[open ms, o, h, l, c, volume]`` of one page, candles opening in ``[start, end)``."""
+    async def _fetch_page(self, market: dict, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
+                          ) -> np.ndarray:
+        """Rows ``[open ms, o, h, l, c, volume]`` (float64) of one page, oldest first."""
         since_ms, until_ms = start.value // 1_000_000, end.value // 1_000_000 - 1
         limit = PAGE_LIMIT[self.exchange_id]
         what = f"{self.exchange_id} {market['symbol']} {timeframe} candles from {start}"
@@ -171,13 +174,14 @@ class HistoryClient:
                        "limit": limit}
             return _numeric_rows(await call_with_retries(lambda: self.exchange.fapiPublicGetKlines(request), what,
                                                          self.retry), what)
-        return await call_with_retries(
+        rows = await call_with_retries(
             lambda: self.exchange.fetch_ohlcv(market["symbol"], timeframe, since_ms, limit, {}), what, self.retry)
+        return np.asarray([row[:6] for row in rows], dtype=np.float64).reshape(-1, 6)
 
     @staticmethod
-    def _closed_frame(rows: list[list], timeframe: str, now: pd.Timestamp, name: str) -> pd.DataFrame:
-        frame = pd.DataFrame([row[:6] for row in rows], columns=list(COLUMNS))
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype("int64"), unit="ms", utc=True)
+    def _closed_frame(rows: np.ndarray, timeframe: str, now: pd.Timestamp, name: str) -> pd.DataFrame:
+        frame = pd.DataFrame({"timestamp": pd.to_datetime(rows[:, 0].astype(np.int64), unit="ms", utc=True),
+                              **{column: rows[:, i + 1] for i, column in enumerate(COLUMNS[1:])}})
         frame = frame[frame["timestamp"] + timeframe_delta(timeframe) + CLOSE_GRACE <= now]
         frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
         return validate_candles(frame, name=name)
@@ -203,11 +207,11 @@ class HistoryClient:
         os.replace(temporary, path)
 
 
-def _numeric_rows(rows: object, what: str) -> list[list]:
-    """Exchange kline rows (strings) as ``[int open ms, float o, h, l, c, volume]``, oldest first."""
+def _numeric_rows(rows: object, what: str) -> np.ndarray:
+    """Exchange kline rows (numbers as strings) as float64 ``[open ms, o, h, l, c, volume]``, oldest first."""
     try:
-        out = [[int(row[0]), *map(float, row[1:6])] for row in rows]  # type: ignore[union-attr]
+        table = np.array([row[:6] for row in rows], dtype=str).astype(np.float64)  # type: ignore[union-attr]
     except (TypeError, ValueError, IndexError) as e:
         raise MarketError(f"{what}: unexpected kline rows ({str(rows)[:80]})") from e
-    out.sort(key=lambda row: row[0])
-    return out
+    table = table.reshape(-1, 6)
+    return table[np.argsort(table[:, 0], kind="stable")]
