@@ -114,3 +114,19 @@ def test_backtest_on_the_exchange_downloads_the_window_and_warm_up_once(server, 
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out) == report
     assert len(server.requests) - before <= 3  # markets, and at most one funding page: no candle was missing
+
+
+def test_sweep_on_the_exchange_downloads_the_warm_up_of_its_widest_lookback(server, tmp_path, capsys):
+    argv = ["sweep", "--exchange", "bybit", "--pairs", "ETHUSDT", "--days", "2", "--grid", "trend_lookback=150,250",
+            "--min-trades", "0", "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["grid"] == {"trend_lookback": [150, 250]}
+    stored = read_candles(tmp_path / "cache" / "bybit", "ETHUSDT", "1m")
+    assert stored["timestamp"].iloc[0] == NOW.floor("min") - pd.Timedelta(days=2) - pd.Timedelta(hours=251)
+
+
+def test_data_and_exchange_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["backtest", "--data", str(SAMPLE), "--exchange", "bybit"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "signaltracker: argument --exchange: not allowed with argument --data\n"
