@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ class ExchangeHttpServer:
         self.timeout_seconds = timeout_seconds
         self.faults: deque[Fault] = deque()
         self.requests: list[str] = []
+        self.request_times: list[float] = []  # time.monotonic() of each request, for pacing checks
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -81,6 +83,7 @@ class ExchangeHttpServer:
 
     async def _fault(self, request: web.Request) -> web.Response | None:
         self.requests.append(request.path_qs)
+        self.request_times.append(time.monotonic())
         for fault in list(self.faults):
             if fault.path in request.path_qs:
                 self.faults.remove(fault)

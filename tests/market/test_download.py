@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from engines.errors import InvalidInput, MarketError
+from market.exchanges import make_exchange
 from market.download import HistoryDownloader, missing_ranges, read_stored_candles, write_atomic
 from market.files import read_candles, read_funding
 from market.history import HistoryClient
@@ -56,7 +57,7 @@ async def make_downloader(server, market, tmp_path):
 
     def make(exchange_id: str, **options) -> HistoryDownloader:
         client = HistoryClient(exchange_id, server.url, cache_dir=None, retry=options.pop("retry", FAST),
-                               timeout_ms=1000, rate_limit=False, clock=lambda: market.now)
+                               timeout_ms=1000, rate_limit=options.pop("rate_limit", False), clock=lambda: market.now)
         clients.append(client)
         return HistoryDownloader(client, tmp_path / exchange_id, **options)
 
@@ -175,6 +176,21 @@ async def test_an_interrupted_run_leaves_valid_files_and_resumes_where_it_stoppe
     assert len(requests_to(server, KLINES["bybit"], before)) == 5 - len(partial) // 1000
     pd.testing.assert_frame_equal(read_candles(downloader.dest, "BTCUSDT", "1m"),
                                   real_candles("BTCUSDT", START, NOW.floor("min")))
+
+
+async def test_concurrent_pairs_share_one_paced_client(make_downloader, server):
+    downloader = make_downloader("bybit", rate_limit=True)
+    await downloader.download(["BTCUSDT", "SOLUSDT"], START)
+    times = server.request_times
+    assert len(times) == 2 + 2 * (5 + 1)  # markets (2 pages), then 5 kline + 1 funding a pair
+    assert times[-1] - times[0] >= 0.036 * (len(times) - 1)  # never faster than the pace below
+
+
+def test_bybit_market_data_is_paced_at_half_its_documented_ip_limit():
+    exchange = make_exchange("bybit")
+    for path in ("v5/market/kline", "v5/market/funding/history", "v5/market/instruments-info"):
+        seconds = exchange.rateLimit * exchange.api["public"]["get"][path]["cost"] / 1000
+        assert 1 / seconds == 25  # requests/s; Bybit allows 50 GET/s per IP (docs/v5/rate-limit)
 
 
 async def test_funding_comes_in_pages(make_downloader, server):
