@@ -97,10 +97,13 @@ async def test_later_backtests_queue_and_are_told_their_place(tmp_path):
     async with live_bot(tmp_path) as (bot, market, rest):
         bot.api.send_text("/backtest 2d SOLUSDT", user_id=ADMIN)
         await bot.until(lambda: len(bot.in_chat(ADMIN)) >= 1)
+        [pairs] = await bot.ask("/pairs", user=TRADER)  # answered while the download runs in the worker
+        assert pairs.text == "2 tracked pairs\nETHUSDT, SOLUSDT"
+        assert not any(m.method == "sendDocument" for m in bot.in_chat(ADMIN))
         await bot.ask("/backtest 1d ETHUSDT", user=TRADER)
         [first_text] = [c.params["text"] for c in bot.api.calls
-                        if c.method == "sendMessage" and c.params["chat_id"] == TRADER]
+                        if c.method == "sendMessage" and c.params["chat_id"] == TRADER][1:]
         assert first_text == "⏳ Backtest 1d ETHUSDT\nqueued: 1 backtest ahead of yours"
-        await bot.until(lambda: len(bot.in_chat(TRADER)) >= 4, timeout=180)
-        assert bot.in_chat(TRADER)[0].text.startswith("✅ Backtest 1d ETHUSDT: ")
+        await bot.until(lambda: len(bot.in_chat(TRADER)) >= 5, timeout=180)
+        assert bot.in_chat(TRADER)[1].text.startswith("✅ Backtest 1d ETHUSDT: ")
         assert len(bot.in_chat(ADMIN)) >= 4 and bot.in_chat(ADMIN)[0].text.startswith("✅ Backtest 2d SOLUSDT: ")
