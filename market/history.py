@@ -4,8 +4,9 @@ The cache keeps closed candles in ``<cache_dir>/<exchange>/<PAIR>_<tf>.parquet``
 data format) and is filled incrementally: a request fetches only what the cache lacks.
 
 Only closed candles are ever returned or cached: a REST answer at a candle boundary can carry the
-still-open candle (the exchange's clock and ours differ by some milliseconds), so a candle counts
-as closed once its close time is ``CLOSE_GRACE`` in the past.
+still-open candle (the exchange's clock and ours differ), so a candle counts as closed once its close
+time is ``CLOSE_GRACE`` in the past on our clock and, where the answer carries the exchange's time
+(Bybit's ``time``), on the exchange's clock too.
 """
 
 from __future__ import annotations
@@ -168,7 +169,11 @@ class HistoryClient:
             request = {"category": "linear", "symbol": market["id"], "interval": BYBIT_INTERVALS[timeframe],
                        "start": since_ms, "end": until_ms, "limit": limit}
             answer = await call_with_retries(lambda: self.exchange.publicGetV5MarketKline(request), what, self.retry)
-            return _numeric_rows(answer.get("result", {}).get("list") if isinstance(answer, dict) else None, what)
+            rows = _numeric_rows(answer.get("result", {}).get("list") if isinstance(answer, dict) else None, what)
+            served_at = answer.get("time") if isinstance(answer, dict) else None
+            if isinstance(served_at, int):  # the exchange's own clock: a candle it has not closed is left out
+                rows = rows[rows[:, 0] + timeframe_delta(timeframe).value // 1_000_000 <= served_at]
+            return rows
         if self.exchange_id == "binanceusdm":
             request = {"symbol": market["id"], "interval": timeframe, "startTime": since_ms, "endTime": until_ms,
                        "limit": limit}

@@ -108,3 +108,17 @@ async def test_a_candle_the_exchange_may_still_be_updating_is_neither_returned_n
     assert frame["timestamp"].iloc[-1] == pd.Timestamp("2025-05-20 11:58", tz="UTC")
     cached = pd.read_parquet(tmp_path / "bybit" / "SOLUSDT_1m.parquet")
     assert cached["timestamp"].iloc[-1] == pd.Timestamp("2025-05-20 11:58", tz="UTC")
+
+
+async def test_a_candle_the_exchange_has_not_closed_is_left_out_even_when_our_clock_runs_ahead(
+        http_server, recorded_market):
+    """Our clock 20 s ahead of Bybit's: at 12:01:10 ours, the exchange (12:00:50) still updates 12:00."""
+    ours = pd.Timestamp("2025-05-20 12:01:10", tz="UTC")
+    recorded_market.now = ours - pd.Timedelta(seconds=20)
+    client = HistoryClient("bybit", http_server.url, cache_dir=None, retry=FAST_RETRY, rate_limit=False,
+                           clock=lambda: ours)
+    try:
+        frame = await client.fetch("SOLUSDT", "1m", pd.Timestamp("2025-05-20 11:55", tz="UTC"))
+    finally:
+        await client.close()
+    assert frame["timestamp"].iloc[-1] == pd.Timestamp("2025-05-20 11:59", tz="UTC")
