@@ -67,24 +67,32 @@ def write_atomic(frame: pd.DataFrame, path: Path) -> None:
         raise
 
 
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, ValueError, KeyError) as e:  # pyarrow's errors derive from these
+        raise InvalidInput(f"{path} is not a readable candle file ({str(e)[:120]}); delete it to download "
+                           f"it again") from e
+
+
 def read_stored_candles(path: Path) -> pd.DataFrame:
     if not path.exists():
         return validate_candles(pd.DataFrame({c: [] for c in COLUMNS}), name=path.name)
-    return validate_candles(pd.read_parquet(path), name=path.name)
+    return validate_candles(_read_parquet(path), name=path.name)
 
 
 def stored_open_times(path: Path) -> np.ndarray:
     """Open times (ms) of the candles in a file (empty if there is none): all a plan needs."""
     if not path.exists():
         return np.array([], dtype=np.int64)
-    stamps = pd.read_parquet(path, columns=["timestamp"])["timestamp"]
+    stamps = _read_parquet(path, columns=["timestamp"])["timestamp"]
     return pd.DatetimeIndex(pd.to_datetime(stamps, utc=True)).as_unit("ms").asi8
 
 
 def read_stored_funding(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame({"timestamp": pd.to_datetime([], utc=True).as_unit("ms"), "funding_rate": []})
-    frame = pd.read_parquet(path)
+    frame = _read_parquet(path)
     if not set(FUNDING_COLUMNS) <= set(frame.columns):
         raise InvalidInput(f"{path.name}: expected columns timestamp, funding_rate")
     frame = frame.loc[:, list(FUNDING_COLUMNS)].copy()
@@ -157,6 +165,8 @@ class HistoryDownloader:
                  chunk_pages: int = CHUNK_PAGES) -> None:
         if concurrency < 1 or chunk_pages < 1:
             raise InvalidInput("concurrency and chunk_pages must be >= 1")
+        if Path(dest).exists() and not Path(dest).is_dir():
+            raise InvalidInput(f"--dest: {dest} exists and is not a folder")
         self.client = client
         self.dest = Path(dest)
         self.concurrency = concurrency

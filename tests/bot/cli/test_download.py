@@ -130,3 +130,16 @@ def test_data_and_exchange_exclude_each_other(capsys):
         main(["backtest", "--data", str(SAMPLE), "--exchange", "bybit"])
     assert exited.value.code == 2
     assert capsys.readouterr().err == "signaltracker: argument --exchange: not allowed with argument --data\n"
+
+
+def test_a_corrupt_file_or_a_dest_that_is_a_file_is_one_line(server, tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    assert main(["download", "--exchange", "bybit", "--pairs", "SOLUSDT", "--days", "1",
+                 "--dest", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err == f"signaltracker download: --dest: {tmp_path / 'file'} exists and is not a folder\n"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "SOLUSDT_1m.parquet").write_bytes(b"PAR1 truncated")
+    assert main(["download", "--exchange", "bybit", "--pairs", "SOLUSDT", "--days", "1", "--dest", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"signaltracker download: {tmp_path / 'd' / 'SOLUSDT_1m.parquet'} is not a readable candle "
+                          f"file (") and err.endswith("; delete it to download it again\n") and err.count("\n") == 1
