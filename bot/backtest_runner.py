@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from market.feed import MarketFeed
 from market.files import read_candles, read_funding
 
 Progress = Callable[[str], None]
+LOAD_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ def load_history(feed: MarketFeed, pairs: tuple[str, ...], folder: Path | None,
                  since: pd.Timestamp | None = None) -> History:
     """1m candles (and funding) of ``pairs`` from ``folder`` (or the feed's buffers) up to now, from ``since``."""
     end = pd.Timestamp(feed.now()).floor("min")
-    return History(tuple(_pair_history(feed, pair, folder, end, since) for pair in chosen_pairs(feed, pairs)))
+    chosen = chosen_pairs(feed, pairs)
+    with ThreadPoolExecutor(max_workers=LOAD_THREADS) as pool:  # Parquet reads release the GIL
+        return History(tuple(pool.map(lambda pair: _pair_history(feed, pair, folder, end, since), chosen)))
 
 
 def run_chat_backtest(request: BacktestRequestArgs, *, feed: MarketFeed, params: StrategyParams,
