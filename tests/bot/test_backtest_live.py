@@ -73,12 +73,16 @@ def expected_trades(tick: dict[str, float], days: int) -> bytes:
     return report.trades_csv().encode()
 
 
+def expected_rows(trades) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(trades.file.data.decode())))
+
+
 async def test_backtest_7d_downloads_what_is_missing_then_reports_exactly_as_on_the_real_data(tmp_path):
     async with live_bot(tmp_path) as (bot, market, rest):
         progress, metrics, equity, trades = await bot.ask("/backtest 7d", replies=4, timeout=180)
         edits = [c.params["text"] for c in bot.api.calls if c.method == "editMessageText"]
         assert any("downloading" in text and "/2 pairs…" in text for text in edits)
-        assert progress.text.startswith("✅ Backtest 7d all pairs: ")
+        assert progress.text.splitlines()[-1] == f"✅ Backtest 7d all pairs: {len(expected_rows(trades))} trades"
         assert equity.method == "sendPhoto" and trades.file.filename == "trades.csv"
         ticks = {pair: bot.service.feed.tick_size(pair) for pair in PAIRS}
         assert trades.file.data == expected_trades(ticks, 7)
@@ -105,5 +109,6 @@ async def test_later_backtests_queue_and_are_told_their_place(tmp_path):
                         if c.method == "sendMessage" and c.params["chat_id"] == TRADER][1:]
         assert first_text == "⏳ Backtest 1d ETHUSDT\nqueued: 1 backtest ahead of yours"
         await bot.until(lambda: len(bot.in_chat(TRADER)) >= 5, timeout=180)
-        assert bot.in_chat(TRADER)[1].text.startswith("✅ Backtest 1d ETHUSDT: ")
-        assert len(bot.in_chat(ADMIN)) >= 4 and bot.in_chat(ADMIN)[0].text.startswith("✅ Backtest 2d SOLUSDT: ")
+        assert bot.in_chat(TRADER)[1].text.splitlines()[-1].startswith("✅ Backtest 1d ETHUSDT: ")
+        assert len(bot.in_chat(ADMIN)) >= 4
+        assert bot.in_chat(ADMIN)[0].text.splitlines()[-1].startswith("✅ Backtest 2d SOLUSDT: ")
