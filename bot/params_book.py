@@ -80,8 +80,12 @@ class ParamsBook:
     def params(self) -> StrategyParams:
         return self.current().params
 
-    def apply(self, params: StrategyParams, *, who: str, when: datetime) -> ParamsVersion:
-        """Store ``params`` as a new version in force; raises if nothing changes."""
+    def apply(self, params: StrategyParams, *, who: str, when: datetime,
+              shown: dict[str, Any] | None = None) -> ParamsVersion:
+        """Store ``params`` as a new version in force; raises if nothing changes.
+
+        ``shown``: what the person applying was shown beforehand (the /tune preview), kept in the audit.
+        """
         current = self.current()
         changes = diff(current.params, params)
         if not changes:
@@ -90,7 +94,7 @@ class ParamsBook:
         version = ParamsVersion(number, params, current.version, who, when)
         self._write(version)
         self._point_at(version)
-        self._audit("tune", who, when, current.version, number, changes)
+        self._audit("tune", who, when, current.version, number, changes, shown)
         return version
 
     def rollback(self, *, who: str, when: datetime) -> tuple[ParamsVersion, tuple[ParamChange, ...]]:
@@ -105,9 +109,10 @@ class ParamsBook:
         return previous, changes
 
     def _audit(self, action: str, who: str, when: datetime, old: int, new: int,
-               changes: tuple[ParamChange, ...]) -> None:
-        self._store.append(AUDIT, {"action": action, "user": who, "at": when.isoformat(), "from_version": old,
-                                   "to_version": new, "changes": {c.key: [c.old, c.new] for c in changes}})
+               changes: tuple[ParamChange, ...], shown: dict[str, Any] | None = None) -> None:
+        entry = {"action": action, "user": who, "at": when.isoformat(), "from_version": old,
+                 "to_version": new, "changes": {c.key: [c.old, c.new] for c in changes}}
+        self._store.append(AUDIT, entry if shown is None else {**entry, "shown": shown})
 
     def audit(self) -> list[dict[str, Any]]:
         return self._store.all(AUDIT)

@@ -20,6 +20,7 @@ from bot.subscriptions import Subscription
 from bot.views import EngineScore, LevelsView, PositionView, Scorecard, ScoreRow, SignalView, StatusView, TunePreview
 from engines.backtest.edge import MIN_TRADES
 from engines.backtest.report import BacktestReport
+from engines.backtest.preview import TuneImpact
 from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range
 from engines.risk import LEVERAGE
@@ -302,3 +303,44 @@ def scorecard(card: Scorecard) -> str:
     if card.rejections:
         lines.append("skipped by risk rules: " + ", ".join(f"{k} {v}" for k, v in card.rejections.items()))
     return clip("\n".join(lines))
+
+
+# ---- /tune preview with its effect on recent data -------------------------------------------------------
+IMPACT_WINDOWS = {"previous": "prev 7d", "last": "last 7d"}
+TUNE_COMPUTING = "⏳ computing its effect on the last 14 days…"
+
+
+def _kilo(value: float) -> str:
+    return f"{value / 1000:+.1f}k"
+
+
+def impact_table(impact: TuneImpact) -> str:
+    """Old vs new on each week, one row per parameter set (monospaced, fits a phone)."""
+    lines = [f"{'':11} trades  win%    PF     P&L pctl"]
+    for window, label in IMPACT_WINDOWS.items():
+        for params in ("old", "new"):
+            row = impact.row(params, window)
+            pf = "—" if row.trades == 0 else ("∞" if row.profit_factor is None else f"{row.profit_factor:.2f}")
+            pctl = "—" if row.percentile is None else f"{row.percentile:.0f}"
+            lines.append(f"{label if params == 'old' else '':7} {params} {row.trades:6d} {row.win_rate:5.1f} "
+                         f"{pf:>5} {_kilo(row.net_pnl):>7} {pctl:>4}")
+    return "\n".join(lines)
+
+
+def tune_impact_text(impact: TuneImpact) -> str:
+    last = impact.row("old", "last")
+    return (f"Effect on the bot's last 14 days ({impact.pairs} pairs, up to {when(last.end)}; each week on fresh "
+            f"capital; P&amp;L in USDT; pctl = percentile of net P&amp;L among {impact.random_runs} "
+            f"random-entry runs):\n<pre>{escape(impact_table(impact))}</pre>")
+
+
+def tune_preview_effect(preview: TunePreview, impact: TuneImpact | None = None, problem: str | None = None) -> str:
+    """The /tune confirmation: the change, then its effect (or "computing…", or why it is unavailable)."""
+    head = tune_preview(preview)
+    if impact is not None:
+        body = tune_impact_text(impact)
+    elif problem is not None:
+        body = f"Effect on recent data unavailable: {escape(problem)}"
+    else:
+        body = TUNE_COMPUTING
+    return clip(f"{head}\n\n{body}")

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version as package_version
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,11 +21,13 @@ from bot.live import BookFlips, last_close_time, last_price, macro_now, scalp_no
 from bot.paper import PaperBook, PaperPosition
 from bot.params_book import ParamsBook, ParamsVersion, ParamChange, diff
 from bot.signal_journal import JournalEntry, SignalJournal
+from bot.tune_impact import ImpactPreviews
 from bot.subscriptions import Subscription, SubscriptionBook
 from bot.views import (Admission, EngineScore, JobRun, LevelsView, PairFreshness, PositionView, Scorecard, ScoreRow,
                        SignalView, StatusView, TunePreview)
 import charts
 from engines.backtest.edge import mean_interval
+from engines.backtest.preview import TuneImpact
 from engines.errors import DataUnavailable, InvalidInput
 from engines.levels import find_levels
 from engines.macro import MacroDecision
@@ -62,6 +65,7 @@ class BotService:
         self.book_flips = BookFlips()
         self.job_runs: dict[str, JobRun] = {}
         self.start_error: str | None = None  # why the market feed could not start (a bad PAIRS entry)
+        self.impact_previews = ImpactPreviews()
 
     # ---- shared ------------------------------------------------------------------------------
     @property
@@ -204,8 +208,13 @@ class BotService:
             raise InvalidInput("nothing to change: the parameters already have these values")
         return TunePreview(found, new, current.version)
 
-    def tune_apply(self, changes: dict[str, Any], *, who: str) -> ParamsVersion:
-        return self.params_book.apply(self.params.with_changes(**changes), who=who, when=self.clock())
+    def tune_apply(self, changes: dict[str, Any], *, who: str, shown: dict[str, Any] | None = None) -> ParamsVersion:
+        return self.params_book.apply(self.params.with_changes(**changes), who=who, when=self.clock(), shown=shown)
+
+    def tune_impact(self, changes: dict[str, Any], replay_dir: Path | None) -> TuneImpact:
+        """Current vs changed parameters on the last two weeks of the bot's data (CPU-bound: worker thread)."""
+        current = self.params
+        return self.impact_previews.impact(self.feed, replay_dir, current, current.with_changes(**changes))
 
     def rollback(self, *, who: str) -> tuple[ParamsVersion, tuple[ParamChange, ...]]:
         return self.params_book.rollback(who=who, when=self.clock())

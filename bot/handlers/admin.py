@@ -2,21 +2,32 @@
 
 Callback data (≤ 64 bytes): ``tk:<key>`` pick a parameter, ``tv:<key>:<value>`` preview a value,
 ``ta:<key>:<value>`` apply it, ``tc`` cancel. Every callback re-checks that the presser is an admin.
+
+The confirmation shows the change at once with Apply/Cancel and a "computing…" line, which a
+background task (the engines in a worker thread) replaces with old vs new parameters on the bot's
+last two weeks. Apply works at any moment; the audit log keeps what the message showed then
+(``shown``: the numbers, or ``computing``, or why they were unavailable).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import render
 from bot.arguments import parse_tune
 from bot.params_book import diff
-from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, is_admin, reply, service_of, who
-from engines.errors import InvalidInput
+from bot.handlers.common import (COMMAND_UPDATES, callback, chat_args, command, extra, is_admin, reply, service_of,
+                                 who)
+from bot.views import TunePreview
+from engines.errors import InvalidInput, SignalTrackerError
 from engines.params import PARAM_SPECS, parse_value
 
 logger = logging.getLogger(__name__)
@@ -66,7 +77,10 @@ async def tune(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, "Pick a parameter to change:", keys_keyboard())
         return
     preview = service_of(context).tune_preview({request.key: request.value})
-    await reply(update, render.tune_preview(preview), confirm_keyboard(request.key, request.value))
+    markup = confirm_keyboard(request.key, request.value)
+    message = await reply(update, render.tune_preview_effect(preview), markup)
+    _start_impact(context, (message.chat_id, message.message_id), preview, {request.key: request.value},
+                  lambda text: message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup))
 
 
 @command("rollback")
@@ -96,6 +110,7 @@ async def on_tune_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     action, _, rest = query.data.partition(":")
     service = service_of(context)
     if action == "tc":
+        _shown(context).pop(_message_key(update), None)
         await query.edit_message_text("Cancelled. Nothing was changed.")
     elif action == "tk":
         await query.edit_message_text(render.tune_pick_value(rest, service.params), parse_mode=ParseMode.HTML,
@@ -104,14 +119,60 @@ async def on_tune_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         key, _, text = rest.partition(":")
         change = {key: parse_value(key, text)}
         if action == "tv":
-            await query.edit_message_text(render.tune_preview(service.tune_preview(change)),
-                                          parse_mode=ParseMode.HTML, reply_markup=confirm_keyboard(key, text))
+            preview, markup = service.tune_preview(change), confirm_keyboard(key, text)
+            await query.edit_message_text(render.tune_preview_effect(preview), parse_mode=ParseMode.HTML,
+                                          reply_markup=markup)
+            _start_impact(context, _message_key(update), preview, change,
+                          lambda shown: query.edit_message_text(shown, parse_mode=ParseMode.HTML, reply_markup=markup))
             return
         before = service.params
-        version = service.tune_apply(change, who=who(update))
+        version = service.tune_apply(change, who=who(update), shown=_shown(context).pop(_message_key(update), None))
         logger.info("parameters v%d by %s: %s", version.version, who(update), change)
         await query.edit_message_text(render.tune_applied(version, diff(before, version.params)),
                                       parse_mode=ParseMode.HTML)
+
+
+MessageKey = tuple[int, int]
+
+
+def _shown(context: ContextTypes.DEFAULT_TYPE) -> dict[MessageKey, dict[str, Any]]:
+    """What each open /tune confirmation shows now, by (chat id, message id)."""
+    return extra(context).setdefault("tune_shown", {})
+
+
+def _message_key(update: Update) -> MessageKey:
+    message = update.callback_query.message
+    return message.chat.id, message.message_id
+
+
+def _start_impact(context: ContextTypes.DEFAULT_TYPE, key: MessageKey, preview: TunePreview,
+                  change: dict[str, Any], edit: Callable[[str], Awaitable[object]]) -> None:
+    """Show "computing…" now; a background task replaces it with the numbers unless the message moved on."""
+    _shown(context)[key] = {"state": "computing"}
+    context.application.create_task(_show_impact(context, key, preview, change, edit), name=f"tune preview {key}")
+
+
+async def _show_impact(context: ContextTypes.DEFAULT_TYPE, key: MessageKey, preview: TunePreview,
+                       change: dict[str, Any], edit: Callable[[str], Awaitable[object]]) -> None:
+    service = service_of(context)
+    lock: asyncio.Lock = extra(context).setdefault("tune_preview_lock", asyncio.Lock())
+    try:
+        async with lock:
+            impact = await asyncio.to_thread(service.tune_impact, change, extra(context).get("replay_dir"))
+        shown, text = {"state": "shown", **impact.as_json()}, render.tune_preview_effect(preview, impact)
+    except SignalTrackerError as e:
+        shown, text = {"state": "unavailable", "reason": str(e)}, render.tune_preview_effect(preview, problem=str(e))
+    except Exception:  # noqa: BLE001 - a failed preview must not take the confirmation down
+        logger.exception("tune preview failed")
+        shown, text = {"state": "unavailable", "reason": "internal error"}, \
+            render.tune_preview_effect(preview, problem="internal error (logged)")
+    if _shown(context).get(key) != {"state": "computing"}:
+        return  # applied or cancelled meanwhile: leave that message alone
+    _shown(context)[key] = shown
+    try:
+        await edit(text)
+    except TelegramError as e:  # e.g. the message was deleted: the preview is best effort
+        logger.warning("could not show the tune preview in %s: %s", key, e)
 
 
 def register(app: Application) -> None:

@@ -9,14 +9,23 @@ from tests.bot.conftest import ADMIN, TRADER, Harness
 pytestmark = pytest.mark.slow
 
 
+SHORT_HISTORY = "a preview needs 14 days of candles before now; the bot has 10.4"
+
+
 async def test_typed_tune_previews_then_applies_on_confirm(harness: Harness) -> None:
     [preview] = await harness.ask("/tune tolerance 0.2")
-    assert preview.text == "Change parameters (v1 → new version)?\ntolerance: 0.25 → 0.2"
+    assert preview.text == ("Change parameters (v1 → new version)?\ntolerance: 0.25 → 0.2\n\n"
+                            "⏳ computing its effect on the last 14 days…")
+    assert preview.buttons == [("✅ Apply", "ta:tolerance:0.2"), ("Cancel", "tc")]
+    await harness.until(lambda: preview.edits == 1)
+    assert preview.text == ("Change parameters (v1 → new version)?\ntolerance: 0.25 → 0.2\n\n"
+                            f"Effect on recent data unavailable: {SHORT_HISTORY}")
     assert preview.buttons == [("✅ Apply", "ta:tolerance:0.2"), ("Cancel", "tc")]
     assert harness.service.params.tolerance == 0.25
     await harness.click(preview, "ta:tolerance:0.2")
     assert preview.text == "✅ Parameters v2 in force (by 1001 (User1001)).\ntolerance: 0.25 → 0.2"
     assert harness.service.params.tolerance == 0.2
+    assert harness.service.params_book.audit()[-1]["shown"] == {"state": "unavailable", "reason": SHORT_HISTORY}
 
 
 async def test_keyboard_tune_picks_a_parameter_then_a_value(harness: Harness) -> None:
@@ -26,7 +35,8 @@ async def test_keyboard_tune_picks_a_parameter_then_a_value(harness: Harness) ->
     assert menu.text == "touches is 3 (a whole number from 2 to 4).\nPick a value, or type /tune touches VALUE."
     assert menu.buttons == [("2", "tv:touches:2"), ("3", "tv:touches:3"), ("4", "tv:touches:4"), ("Cancel", "tc")]
     await harness.click(menu, "tv:touches:4")
-    assert menu.text == "Change parameters (v1 → new version)?\ntouches: 3 → 4"
+    assert menu.text.startswith("Change parameters (v1 → new version)?\ntouches: 3 → 4\n\n")
+    await harness.until(lambda: "unavailable" in menu.text)
     await harness.click(menu, "ta:touches:4")
     assert harness.service.params.touches == 4
 

@@ -1,0 +1,53 @@
+"""The /tune preview's numbers: old vs new parameters on the bot's own last two weeks.
+
+The history (the bot's candles up to the last 15m close) and the signals of every parameter set
+previewed are kept until the next 15m close, so a second preview only computes what the new
+parameters change. CPU-bound: called in a worker thread; one preview at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from bot.backtest_runner import load_history
+from engines.backtest.preview import TuneImpact, tune_impact
+from engines.backtest.sweep import SignalCache
+from engines.errors import DataUnavailable
+from engines.params import StrategyParams
+from market.feed import MarketFeed
+
+PREVIEW_DAYS = 7
+STEP = "15min"
+
+
+class ImpactPreviews:
+    """Computes :class:`TuneImpact` for the bot, caching the history and signals per 15m close."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._cache: SignalCache | None = None
+
+    def impact(self, feed: MarketFeed, replay_dir: Path | None, old: StrategyParams,
+               new: StrategyParams) -> TuneImpact:
+        with self._lock:
+            end = pd.Timestamp(feed.now()).floor(STEP)
+            key = (end, tuple(feed.pairs()), replay_dir)
+            if key != self._key or self._cache is None:
+                self._cache = self._signal_cache(feed, replay_dir, end)
+                self._key = key
+            cache = self._cache
+            return tune_impact(cache.history, old, new, end, days=PREVIEW_DAYS, cache=cache)
+
+    @staticmethod
+    def _signal_cache(feed: MarketFeed, replay_dir: Path | None, end: pd.Timestamp) -> SignalCache:
+        history = load_history(feed, (), replay_dir)
+        start = end - pd.Timedelta(days=2 * PREVIEW_DAYS)
+        if start < history.first:
+            days = max((end - history.first) / pd.Timedelta(days=1), 0)
+            raise DataUnavailable(f"a preview needs {2 * PREVIEW_DAYS} days of candles before now; "
+                                  f"the bot has {days:.1f}")
+        return SignalCache(history, start, end)

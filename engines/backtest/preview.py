@@ -1,0 +1,174 @@
+"""What a parameter change would have done: old vs new parameters on the last two weeks.
+
+    impact = tune_impact(history, old_params, new_params, end)   # end = the bot's "now"
+    impact.rows  # old/new x (previous 7 days, last 7 days): trades, win %, PF, net P&L, percentile vs random
+
+Both weeks are decided by the same code as the backtester: the signals of ``[end - 2w, end]`` come
+from the sweep's :class:`~engines.backtest.sweep.SignalCache` (each engine's signals and exits are
+computed once and shared between the old and new parameters when the change does not touch that
+engine; indicators are memoised by :mod:`engines.indicators`), and each week is one portfolio pass
+on fresh capital with the candidates decided inside it.
+
+"Percentile vs random" is the strategy's net P&L ranked among seeded random-entry runs of the same
+week (same count, pairs, sides, TP/SL distances, same rules): :func:`percentile_vs_random`, the only
+place that knows how the random runs are made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engines.backtest.baseline import GRID
+from engines.backtest.history import History, PairHistory
+from engines.backtest.portfolio import Costs, Trade
+from engines.backtest.run import BASELINE_SEED, Prepared, quick_run
+from engines.backtest.stats import profit_factor, win_rate
+from engines.backtest.sweep import SignalCache
+from engines.errors import InvalidInput
+from engines.execution import MINUTE_NS, resolve_exits
+from engines.params import StrategyParams
+
+WEEK = pd.Timedelta(days=7)
+RANDOM_RUNS = 200
+
+
+@dataclass(frozen=True)
+class ImpactRow:
+    """One parameter set on one week (fresh capital)."""
+
+    params: str  # "old" or "new"
+    window: str  # "previous" or "last"
+    start: pd.Timestamp
+    end: pd.Timestamp
+    trades: int
+    win_rate: float
+    profit_factor: float | None
+    net_pnl: float
+    percentile: float | None  # % of random-entry runs with a lower net P&L (ties count half); None without trades
+
+    def as_json(self) -> dict[str, object]:
+        return {"params": self.params, "window": self.window, "start": self.start.isoformat(),
+                "end": self.end.isoformat(), "trades": self.trades, "win_rate": round(self.win_rate, 2),
+                "profit_factor": None if self.profit_factor is None else round(self.profit_factor, 3),
+                "net_pnl": round(self.net_pnl, 2),
+                "percentile": None if self.percentile is None else round(self.percentile, 1)}
+
+
+@dataclass(frozen=True)
+class TuneImpact:
+    """Old and new parameters on the previous and the last week, and how many random runs ranked them."""
+
+    rows: tuple[ImpactRow, ...]
+    random_runs: int
+    pairs: int
+
+    def row(self, params: str, window: str) -> ImpactRow:
+        return next(r for r in self.rows if r.params == params and r.window == window)
+
+    def as_json(self) -> dict[str, object]:
+        return {"random_runs": self.random_runs, "pairs": self.pairs, "rows": [r.as_json() for r in self.rows]}
+
+
+def tune_impact(history: History, old: StrategyParams, new: StrategyParams, end: pd.Timestamp, *,
+                days: float = 7, costs: Costs = Costs(), runs: int = RANDOM_RUNS, seed: int = BASELINE_SEED,
+                cache: SignalCache | None = None) -> TuneImpact:
+    """``old`` and ``new`` on ``[end - 2 days, end - days)`` and ``[end - days, end)``.
+
+    ``cache``: a :class:`SignalCache` of exactly ``[end - 2 days, end]`` on ``history`` kept by the
+    caller, so that a second preview reuses the signals of parameters seen before.
+    """
+    if days <= 0:
+        raise InvalidInput(f"days must be > 0, got {days}")
+    span = pd.Timedelta(days=days)
+    start, middle = end - 2 * span, end - span
+    history.check_window(start, end)
+    if cache is None:
+        cache = SignalCache(history, start, end)
+    elif cache.history is not history or (cache.start, cache.end) != (start, end):
+        raise InvalidInput("the signal cache was built for another history or window")
+    rows = []
+    for label, params in (("old", old), ("new", new)):
+        prepared = cache.prepared(params)
+        for window, (begin, finish) in (("previous", (start, middle)), ("last", (middle, end))):
+            rows.append(_row(history, prepared, params, label, window, begin, finish, costs, runs, seed))
+    return TuneImpact(tuple(rows), runs, len(history.pairs))
+
+
+def _row(history: History, prepared: Prepared, params: StrategyParams, label: str, window: str,
+         start: pd.Timestamp, end: pd.Timestamp, costs: Costs, runs: int, seed: int) -> ImpactRow:
+    trades = quick_run(prepared, params, start, end, costs).trades
+    pnls = [t.pnl for t in trades]
+    percentile = percentile_vs_random(history, trades, params, start, end, costs, runs=runs, seed=seed)
+    return ImpactRow(label, window, start, end, len(pnls), win_rate(pnls), profit_factor(pnls), sum(pnls),
+                     percentile)
+
+
+def percentile_vs_random(history: History, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,
+                         end: pd.Timestamp, costs: Costs = Costs(), *, runs: int = RANDOM_RUNS,
+                         seed: int = BASELINE_SEED) -> float | None:
+    """Where the net P&L of ``trades`` ranks among ``runs`` random-entry runs of the window, in %.
+
+    Each run keeps every trade (pair, engine, side, notional, TP/SL distances from the decision close,
+    time stop) and moves it to a seeded random decision time of its pair and engine grid inside
+    ``[start, end]``; fill, exits, fees and funding follow the backtester's rules. Ties count half.
+    ``None`` without trades.
+    """
+    if not trades or runs <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    random_net = np.zeros(runs)
+    for pair in history.pairs:
+        mine = [t for t in trades if t.pair == pair.pair]
+        if mine:
+            random_net += _random_pair_pnl(pair, mine, params, start, end, costs, runs, rng).sum(axis=1)
+    net = sum(t.pnl for t in trades)
+    return float(100.0 * (np.sum(random_net < net) + 0.5 * np.sum(random_net == net)) / runs)
+
+
+def decision_grid(pair: PairHistory, start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> np.ndarray:
+    """Decision times (ns) on ``step`` in ``[start, end]`` with an entry candle and the 1m candle before it."""
+    grid = np.arange(start.ceil(step).value, end.value + 1, step.value, dtype=np.int64)
+    bars = pair.bars
+    return grid[(bars.index_at(grid) >= 0) & (bars.index_at(grid - MINUTE_NS) >= 0)]
+
+
+def _random_pair_pnl(pair: PairHistory, trades: list[Trade], params: StrategyParams, start: pd.Timestamp,
+                     end: pd.Timestamp, costs: Costs, runs: int, rng: np.random.Generator) -> np.ndarray:
+    """P&L ``[run, trade]`` of random-time twins of one pair's ``trades``."""
+    bars = pair.bars
+    when = np.empty((runs, len(trades)), dtype=np.int64)
+    for engine, step in GRID.items():
+        which = np.array([t.engine == engine for t in trades])
+        if which.any():
+            grid = decision_grid(pair, start, end, step)
+            if not len(grid):
+                grid = np.array([t.signal_time.value for t in trades if t.engine == engine], dtype=np.int64)
+            when[:, which] = grid[rng.integers(len(grid), size=(runs, int(which.sum())))]
+    decided = np.array([pd.Timestamp(t.signal_time).value for t in trades], dtype=np.int64)
+    close_before = bars.close[np.searchsorted(bars.times, decided - MINUTE_NS)]
+    tp_ratio = np.array([t.tp for t in trades]) / close_before
+    sl_ratio = np.array([t.sl for t in trades]) / close_before
+    is_long = np.array([t.side == "LONG" for t in trades])
+    hold = np.array([params.time_stop if t.engine == "SCALP" else params.macro_time_stop for t in trades])
+    notional = np.array([t.size for t in trades])
+    flat = when.ravel()
+    index = np.searchsorted(bars.times, flat)
+    reference = bars.close[index - 1]
+    tick = pair.tick
+    tp = np.round(reference * np.tile(tp_ratio, runs) / tick) * tick
+    sl = np.round(reference * np.tile(sl_ratio, runs) / tick) * tick
+    exits = resolve_exits(bars, index, np.tile(is_long, runs), tp, sl, np.tile(hold, runs))
+    direction = np.where(np.tile(is_long, runs), 1.0, -1.0)
+    size = np.tile(notional, runs)
+    quantity = size / exits.entry_price
+    gross = quantity * (exits.exit_price - exits.entry_price) * direction
+    fees = costs.fee_rate * (size + quantity * exits.exit_price)
+    funding = direction * pair.funding_schedule.rate_sum(bars.times[index], exits.exit_time) * size
+    return (gross - fees - funding).reshape(runs, len(trades))
+
+
+__all__ = ["ImpactRow", "TuneImpact", "percentile_vs_random", "tune_impact"]
