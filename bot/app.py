@@ -21,7 +21,7 @@ from telegram.request import BaseRequest
 from bot.backtest_queue import BacktestQueue
 from bot.broadcast import Broadcaster
 from bot.commands import CATALOG
-from bot.handlers import admin, general, market, subscriptions, trading
+from bot.handlers import admin, drift, general, market, subscriptions, trading
 from bot.jobs import attach
 from bot.service import BotService
 from bot.settings import BotSettings
@@ -120,7 +120,7 @@ def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateSt
                         replay_dir=Path(settings.replay_data_dir) if settings.market_source == "replay" else None,
                         backtest_queue=BacktestQueue(), settings=settings)
     app.bot_data["jobs"] = attach(app, service, broadcaster)
-    for module in (general, market, trading, admin, subscriptions):
+    for module in (general, market, trading, admin, subscriptions, drift):
         module.register(app)
     general.register_fallbacks(app)
     return app

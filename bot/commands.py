@@ -29,6 +29,8 @@ CATALOG: tuple[Command, ...] = (
     Command("signals", "[N]", "the last N signals sent (1-50, default 5)", "/signals 10"),
     Command("backtest", "DAYSd [PAIRS] [key=value …]", "backtest on the bot's data",
             "/backtest 7d SOLUSDT,ETHUSDT tolerance=0.2"),
+    Command("drift", "[DAYSd]", "what the bot sent vs the backtester's replay of the same days (default 7d)",
+            "/drift 7d"),
     Command("positions", "", "open paper positions with P&L", "/positions"),
     Command("pairs", "", "the tracked pairs", "/pairs"),
     Command("status", "", "data freshness, jobs, positions, version", "/status"),

@@ -67,6 +67,10 @@ class ParamsBook:
         return ParamsVersion(doc["version"], StrategyParams.model_validate(doc["values"]), doc["parent"],
                              doc["changed_by"], datetime.fromisoformat(doc["changed_at"]))
 
+    def version(self, number: int) -> ParamsVersion:
+        """A stored version by number (raises :class:`InvalidInput` if there is none)."""
+        return self._read(number)
+
     def current(self) -> ParamsVersion:
         if self._current is None:
             self._current = self._read(int(self._store.get(STATE, "current")["version"]))
@@ -80,11 +84,12 @@ class ParamsBook:
     def params(self) -> StrategyParams:
         return self.current().params
 
-    def apply(self, params: StrategyParams, *, who: str, when: datetime,
-              shown: dict[str, Any] | None = None) -> ParamsVersion:
+    def apply(self, params: StrategyParams, *, who: str, when: datetime, shown: dict[str, Any] | None = None,
+              market_time: datetime | None = None) -> ParamsVersion:
         """Store ``params`` as a new version in force; raises if nothing changes.
 
-        ``shown``: what the person applying was shown beforehand (the /tune preview), kept in the audit.
+        ``shown``: what the person applying was shown beforehand (the /tune preview), kept in the audit;
+        ``market_time``: the feed's clock at the change (a replay's differs from ``when``), kept as ``market_at``.
         """
         current = self.current()
         changes = diff(current.params, params)
@@ -94,10 +99,11 @@ class ParamsBook:
         version = ParamsVersion(number, params, current.version, who, when)
         self._write(version)
         self._point_at(version)
-        self._audit("tune", who, when, current.version, number, changes, shown)
+        self._audit("tune", who, when, current.version, number, changes, shown=shown, market_time=market_time)
         return version
 
-    def rollback(self, *, who: str, when: datetime) -> tuple[ParamsVersion, tuple[ParamChange, ...]]:
+    def rollback(self, *, who: str, when: datetime,
+                 market_time: datetime | None = None) -> tuple[ParamsVersion, tuple[ParamChange, ...]]:
         """Return to the version the current one was made from."""
         current = self.current()
         if current.parent is None:
@@ -105,14 +111,19 @@ class ParamsBook:
         previous = self._read(current.parent)
         self._point_at(previous)
         changes = diff(current.params, previous.params)
-        self._audit("rollback", who, when, current.version, previous.version, changes)
+        self._audit("rollback", who, when, current.version, previous.version, changes, market_time=market_time)
         return previous, changes
 
     def _audit(self, action: str, who: str, when: datetime, old: int, new: int,
-               changes: tuple[ParamChange, ...], shown: dict[str, Any] | None = None) -> None:
-        entry = {"action": action, "user": who, "at": when.isoformat(), "from_version": old,
-                 "to_version": new, "changes": {c.key: [c.old, c.new] for c in changes}}
-        self._store.append(AUDIT, entry if shown is None else {**entry, "shown": shown})
+               changes: tuple[ParamChange, ...], *, shown: dict[str, Any] | None = None,
+               market_time: datetime | None = None) -> None:
+        entry: dict[str, Any] = {"action": action, "user": who, "at": when.isoformat(), "from_version": old,
+                                 "to_version": new, "changes": {c.key: [c.old, c.new] for c in changes}}
+        if market_time is not None:
+            entry["market_at"] = market_time.isoformat()
+        if shown is not None:
+            entry["shown"] = shown
+        self._store.append(AUDIT, entry)
 
     def audit(self) -> list[dict[str, Any]]:
         return self._store.all(AUDIT)

@@ -20,6 +20,7 @@ from bot.subscriptions import Subscription
 from bot.views import EngineScore, LevelsView, PositionView, Scorecard, ScoreRow, SignalView, StatusView, TunePreview
 from engines.backtest.edge import MIN_TRADES
 from engines.backtest.report import BacktestReport
+from engines.backtest.drift import DriftReport
 from engines.backtest.preview import TuneImpact
 from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range
@@ -344,3 +345,23 @@ def tune_preview_effect(preview: TunePreview, impact: TuneImpact | None = None, 
     else:
         body = TUNE_COMPUTING
     return clip(f"{head}\n\n{body}")
+
+
+# ---- /drift ---------------------------------------------------------------------------------------------
+SHOWN_MISMATCHES = 5
+MISMATCH_LABEL = {"extra": "sent, not replayed", "missed": "replayed, not sent"}
+
+
+def drift_report(report: DriftReport) -> str:
+    """The /drift reply: window, verdict, counts, and the first few mismatches with their reasons."""
+    versions = ", ".join(f"v{v}" for v in report.versions)
+    lines = [f"<b>Drift</b> {when(report.start)} → {when(report.end)} · parameters {versions}",
+             escape(report.verdict),
+             f"matched {report.matched} · sent but not replayed {report.extra} · replayed but not sent "
+             f"{report.missed} · replayed trades {report.replayed} · sent still open {report.paper_open}"]
+    if report.mismatches:
+        lines += ["", f"<b>First {min(SHOWN_MISMATCHES, len(report.mismatches))} of "
+                      f"{len(report.mismatches)} mismatches</b>"]
+        lines += [f"• {when(m.decided_at)} {m.engine} {m.pair} {m.side} @{m.entry:g} — "
+                  f"{MISMATCH_LABEL[m.kind]}: {escape(m.reason)}" for m in report.mismatches[:SHOWN_MISMATCHES]]
+    return clip("\n".join(lines))

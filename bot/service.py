@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from bot.backtest_runner import load_history
+from bot.drift_inputs import drift_request
 from bot.live import BookFlips, last_close_time, last_price, macro_now, scalp_now
 from bot.paper import PaperBook, PaperPosition
 from bot.params_book import ParamsBook, ParamsVersion, ParamChange, diff
@@ -27,6 +29,7 @@ from bot.views import (Admission, EngineScore, JobRun, LevelsView, PairFreshness
                        SignalView, StatusView, TunePreview)
 import charts
 from engines.backtest.edge import mean_interval
+from engines.backtest.drift import DriftReport, DriftRequest, measure_drift
 from engines.backtest.preview import TuneImpact
 from engines.errors import DataUnavailable, InvalidInput
 from engines.levels import find_levels
@@ -209,7 +212,8 @@ class BotService:
         return TunePreview(found, new, current.version)
 
     def tune_apply(self, changes: dict[str, Any], *, who: str, shown: dict[str, Any] | None = None) -> ParamsVersion:
-        return self.params_book.apply(self.params.with_changes(**changes), who=who, when=self.clock(), shown=shown)
+        return self.params_book.apply(self.params.with_changes(**changes), who=who, when=self.clock(), shown=shown,
+                                      market_time=self._market_time())
 
     def tune_impact(self, changes: dict[str, Any], replay_dir: Path | None) -> TuneImpact:
         """Current vs changed parameters on the last two weeks of the bot's data (CPU-bound: worker thread)."""
@@ -217,7 +221,30 @@ class BotService:
         return self.impact_previews.impact(self.feed, replay_dir, current, current.with_changes(**changes))
 
     def rollback(self, *, who: str) -> tuple[ParamsVersion, tuple[ParamChange, ...]]:
-        return self.params_book.rollback(who=who, when=self.clock())
+        return self.params_book.rollback(who=who, when=self.clock(), market_time=self._market_time())
+
+    def _market_time(self) -> datetime | None:
+        """The feed's clock (a replay's is not the wall clock); None before the feed started."""
+        try:
+            return pd.Timestamp(self.feed.now()).to_pydatetime()
+        except DataUnavailable:
+            return None
+
+    # ---- drift --------------------------------------------------------------------------------
+    def drift(self, days: float, replay_dir: Path | None) -> DriftReport:
+        """What the bot sent over the last ``days`` vs the backtester's replay (CPU-bound: worker thread)."""
+        return measure_drift(self.drift_inputs(days, replay_dir))
+
+    def drift_inputs(self, days: float, replay_dir: Path | None) -> DriftRequest:
+        """The bot's records of the last ``days`` and its candles, as a drift request."""
+        history = load_history(self.feed, (), replay_dir)
+        end = history.end
+        start = end - pd.Timedelta(days=days)
+        if start < history.first:
+            have = (end - history.first) / pd.Timedelta(days=1)
+            raise DataUnavailable(f"the bot has {have:.1f} days of candles before now; ask for at most "
+                                  f"{max(int(have), 1)}d")
+        return drift_request(history, start, end, self.params_book, self.journal, self.paper.positions())
 
     # ---- subscriptions -----------------------------------------------------------------------
     def subscribe(self, subscription: Subscription) -> bool:

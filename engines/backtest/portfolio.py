@@ -12,6 +12,7 @@ notional (positive = paid); net = gross - fees - funding.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from datetime import datetime
 from dataclasses import dataclass, field
 
@@ -95,8 +96,13 @@ def close_trade(candidate: Candidate, verdict: Verdict, macro_open: bool, costs:
 
 
 def simulate(candidates: list[Candidate], views: list[MacroView], params: StrategyParams, costs: Costs = Costs(),
-             *, macro_conflict_rule: bool = True) -> PortfolioRun:
-    """Apply the risk rules, sizing, fees and funding to ``candidates`` in time order."""
+             *, macro_conflict_rule: bool = True, params_at: Callable[[datetime], StrategyParams] | None = None,
+             verdicts: dict[str, str] | None = None) -> PortfolioRun:
+    """Apply the risk rules, sizing, fees and funding to ``candidates`` in time order.
+
+    ``params_at``: the parameters in force at each entry time (a replay across parameter versions);
+    ``verdicts``: filled with each candidate's verdict reason by signal key.
+    """
     book = RiskBook(params, leverage=costs.leverage, margin_fraction=costs.margin_fraction,
                     macro_conflict_rule=macro_conflict_rule)
     views = sorted(views, key=lambda v: v.time)
@@ -111,7 +117,11 @@ def simulate(candidates: list[Candidate], views: list[MacroView], params: Strate
             book.note_macro(views[next_view])
             next_view += 1
         macro_open = book.position(candidate.signal.pair, "MACRO") is not None
+        if params_at is not None:
+            book.params = params_at(now)
         verdict = book.admit(candidate.signal, now, equity)
+        if verdicts is not None:
+            verdicts[candidate.signal.key] = verdict.reason
         if verdict.accepted:
             trade = close_trade(candidate, verdict, macro_open, costs)
             heapq.heappush(open_heap, (trade.exit_time.to_pydatetime(), seq, trade))
