@@ -96,7 +96,7 @@ class DriftReport:
     mismatches: tuple[Mismatch, ...]
     paper_pnl: float  # closed sent positions, USDT
     paper_open: int  # sent positions still open (no P&L yet)
-    replay_pnl: float  # every replayed trade, USDT
+    replay_pnl: float  # replayed trades closed by ``end``, USDT
     versions: tuple[int, ...]
 
     @property
@@ -206,8 +206,9 @@ def measure_drift(request: DriftRequest) -> DriftReport:
             mismatches.append(_mismatch("missed", replayed, _missed_reason(replayed, request, bot)))
     mismatches.sort(key=lambda m: (m.decided_at, m.pair, m.kind))
     closed = [s.pnl for s in request.sent if s.pnl is not None]
+    replay_closed = [t.pnl for t in done.trades if t.reason != "end_of_data" and t.exit_time <= request.end]
     return DriftReport(request.start, request.end, len(request.sent), len(done.trades), matched, tuple(mismatches),
-                       sum(closed), len(request.sent) - len(closed), sum(t.pnl for t in done.trades),
+                       sum(closed), len(request.sent) - len(closed), sum(replay_closed),
                        tuple(p.version for p, _, _ in _spans(request)))
 
 

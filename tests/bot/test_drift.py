@@ -5,11 +5,12 @@ signal sent (data/sample, real candles)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+from bot.cli import main
 from bot.drift_inputs import params_periods
 from engines.backtest.drift import measure_drift
 from tests.bot.conftest import bot_harness
@@ -30,27 +31,45 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(sample_dir: Path, tmp_path: Path) -> None:
-    async with bot_harness(sample_dir, tmp_path / "state.json", start=START) as bot:
+REPLY = """\
+Drift 2025-05-20 00:00 UTC → 2025-05-27 00:00 UTC · parameters v1, v2
+No drift: all 9 sent signals match the replay, which sent nothing else; paper P&L -8,895.47 vs replay -8,887.88 USDT
+matched 9 · sent but not replayed 0 · replayed but not sent 0 · replayed trades 9 · sent still open 0"""
+
+
+async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(sample_dir: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state.json"
+    async with bot_harness(sample_dir, state, start=START) as bot:
         await bot.advance(HALF_WEEK)
         [preview] = await bot.ask("/tune tolerance 0.2")
         await bot.click(preview, "ta:tolerance:0.2")
         await bot.advance(HALF_WEEK)
-        service = bot.service
-        report = service.drift(7, sample_dir)
         [reply] = await bot.ask("/drift 7d", timeout=120)
-        await bot.until(lambda: reply.edits == 1, timeout=120)
-        print(reply.text)
-        print(report.as_json())
-        sent = [e for e in service.journal.entries(traded_only=True)]
-        assert report.sent == len(sent)
-        assert report.matched == report.sent
-        assert report.mismatches == ()
+        assert reply.text == "⏳ Replaying the last 7d to compare with what was sent…"
+        await bot.until(lambda: reply.edits == 1, timeout=180)
+        assert reply.text == REPLY
+        service = bot.service
         periods = params_periods(service.params_book)
-        print([(p.version, str(p.since)) for p in periods])
-        # the same comparison with only today's parameters does not match: the versions matter
+        assert [(p.version, str(p.since)) for p in periods] == [(1, "1970-01-01 00:00:00+00:00"),
+                                                                (2, "2025-05-23 12:00:00+00:00")]
         request = service.drift_inputs(7, sample_dir)
+        assert [s.signal.key for s in request.sent] == [e.signal.key for e in service.journal.entries(traded_only=True)]
+        report = measure_drift(request)
+        assert (report.sent, report.matched, report.missed, report.extra) == (9, 9, 0, 0)
+        # paper fees are 2 x entry notional, the backtester's entry + exit notional (issue 10, item 16)
+        assert (round(report.paper_pnl, 2), round(report.replay_pnl, 2)) == (-8895.47, -8887.88)
+
+        # the same comparison with only today's parameters does not match: the versions matter
         today = dataclasses.replace(request, periods=(dataclasses.replace(periods[-1], since=periods[0].since),))
         wrong = measure_drift(today)
-        print(wrong.as_json())
-        assert 0
+        assert (wrong.matched, wrong.extra, wrong.missed) == (8, 1, 0)
+        assert [(m.decided_at.isoformat(), m.pair, m.reason) for m in wrong.mismatches] == [
+            ("2025-05-22T21:15:00+00:00", "ETHUSDT",
+             "the engines give no such signal on these candles with that parameter version")]
+
+        # the CLI, from the state file of the running bot and the same candles, says the same
+        capsys.readouterr()
+        assert main(["drift", "--state", str(state), "--data", str(sample_dir), "--days", "7",
+                     "--end", "2025-05-27T00:00Z", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == report.as_json()
