@@ -26,7 +26,7 @@ from bot.paper import POSITIONS, PaperPosition
 from bot.params_book import ParamsBook
 from bot.signal_journal import SignalJournal
 from engines.backtest.drift import DriftReport, measure_drift
-from engines.errors import DataUnavailable, InvalidInput
+from engines.errors import DataUnavailable, InvalidInput, StorageError
 from storage import StateStore, TinyDBStore
 
 
@@ -72,7 +72,10 @@ def handle(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / args.state.name
         shutil.copyfile(args.state, copy)
-        store = TinyDBStore(copy)
+        try:
+            store = TinyDBStore(copy)
+        except StorageError as e:
+            raise StorageError(f"--state: {args.state} is not a bot state file ({e.__cause__ or e})") from e
         try:
             end = parse_time(args.end, "--end") if args.end else latest_market_time(store)
             if end is None:

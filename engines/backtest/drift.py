@@ -115,7 +115,9 @@ class DriftReport:
     def verdict(self) -> str:
         money = f"paper P&L {self.paper_pnl:+,.2f} vs replay {self.replay_pnl:+,.2f} USDT"
         if not self.mismatches:
-            return (f"No drift: all {self.sent} sent signals match the replay, which sent nothing else; {money}")
+            return f"No drift: all {self.sent} sent signals match the replay, which sent nothing else; {money}"
+        if not self.sent:
+            return f"Drift: the bot sent no signal, the replay would have sent {self.missed}; {money}"
         return (f"Drift: {self.matched} of {self.sent} sent signals match the replay ({self.matched_pct:.0f} %), "
                 f"{self.extra} sent but not replayed, {self.missed} replayed but not sent; {money}")
 
