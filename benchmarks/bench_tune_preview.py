@@ -63,7 +63,7 @@ def main() -> None:
     print(f"first preview in a process (indicator memo cold): {firsts[0]:.2f} s")
     print(f"first preview after a 15m close (fresh signal cache): median {statistics.median(firsts[1:]):.2f} s "
           f"(goal <= 3 s)")
-    print(f"next preview before the next close (old parameters' signals cached): "
+    print(f"next preview before the next close, or after the keyboard warm-up (old parameters cached): "
           f"median {statistics.median(seconds[1:]):.2f} s")
     for row in impact.rows:
         print(f"  {row.params} {row.window}: {row.trades} trades, win {row.win_rate:.1f} %, "

@@ -34,13 +34,21 @@ class ImpactPreviews:
     def impact(self, feed: MarketFeed, replay_dir: Path | None, old: StrategyParams,
                new: StrategyParams) -> TuneImpact:
         with self._lock:
-            end = pd.Timestamp(feed.now()).floor(STEP)
-            key = (end, tuple(feed.pairs()), replay_dir)
-            if key != self._key or self._cache is None:
-                self._cache = self._signal_cache(feed, replay_dir, end)
-                self._key = key
-            cache = self._cache
-            return tune_impact(cache.history, old, new, end, days=PREVIEW_DAYS, cache=cache)
+            cache = self._current(feed, replay_dir)
+            return tune_impact(cache.history, old, new, cache.end, days=PREVIEW_DAYS, cache=cache)
+
+    def warm(self, feed: MarketFeed, replay_dir: Path | None, params: StrategyParams) -> None:
+        """Load the history and compute ``params``' signals now (the /tune keyboard opens: a preview follows)."""
+        with self._lock:
+            self._current(feed, replay_dir).prepared(params)
+
+    def _current(self, feed: MarketFeed, replay_dir: Path | None) -> SignalCache:
+        end = pd.Timestamp(feed.now()).floor(STEP)
+        key = (end, tuple(feed.pairs()), replay_dir)
+        if key != self._key or self._cache is None:
+            self._cache = self._signal_cache(feed, replay_dir, end)
+            self._key = key
+        return self._cache
 
     @staticmethod
     def _signal_cache(feed: MarketFeed, replay_dir: Path | None, end: pd.Timestamp) -> SignalCache:

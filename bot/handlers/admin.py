@@ -75,6 +75,7 @@ async def tune(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_tune(chat_args(context))
     if request.key is None:
         await reply(update, "Pick a parameter to change:", keys_keyboard())
+        context.application.create_task(_warm_previews(context), name="tune preview warm-up")
         return
     preview = service_of(context).tune_preview({request.key: request.value})
     markup = confirm_keyboard(request.key, request.value)
@@ -150,6 +151,20 @@ def _start_impact(context: ContextTypes.DEFAULT_TYPE, key: MessageKey, preview: 
     """Show "computing…" now; a background task replaces it with the numbers unless the message moved on."""
     _shown(context)[key] = {"state": "computing"}
     context.application.create_task(_show_impact(context, key, preview, change, edit), name=f"tune preview {key}")
+
+
+async def _warm_previews(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Compute the current parameters' side of the preview while the admin picks a value."""
+    service = service_of(context)
+    lock: asyncio.Lock = extra(context).setdefault("tune_preview_lock", asyncio.Lock())
+    try:
+        async with lock:
+            await asyncio.to_thread(service.impact_previews.warm, service.feed, extra(context).get("replay_dir"),
+                                    service.params)
+    except SignalTrackerError as e:  # the preview itself will say why
+        logger.info("tune preview warm-up skipped: %s", e)
+    except Exception:  # noqa: BLE001 - a warm-up must never take anything down
+        logger.exception("tune preview warm-up failed")
 
 
 async def _show_impact(context: ContextTypes.DEFAULT_TYPE, key: MessageKey, preview: TunePreview,

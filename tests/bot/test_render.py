@@ -15,6 +15,9 @@ from bot.views import PairFreshness, Scorecard, ScoreRow, StatusView
 from engines.backtest.run import BacktestRequest, run_backtest
 from market.feed import SourceState
 from tests.conftest import SAMPLE
+import pandas as pd
+from bot.render import TEXT_LIMIT, clip, drift_report, preformatted
+from engines.backtest.drift import DriftReport, Mismatch
 
 
 def test_a_long_preformatted_report_fits_and_keeps_its_closing_tag() -> None:
@@ -68,3 +71,22 @@ def test_status_shows_each_source_and_names_the_candles_rest_could_not_fill() ->
     assert text.splitlines()[9:11] == [
         "🟠 SOLUSDT: last 1m close 2025-05-20 12:10 UTC (0 min ago) — 1 1m candle(s) missing at 05-20 12:02 UTC "
         "(REST could not fill them yet)", "🟢 BTCUSDT: last 1m close 2025-05-20 12:10 UTC (0 min ago)"]
+def test_drift_report_lists_the_first_five_mismatches_with_reasons() -> None:
+    at = pd.Timestamp("2025-05-29T21:00Z")
+    mismatches = tuple(Mismatch("missed" if k % 2 else "extra", "SCALP", "SOLUSDT", "SHORT", at + pd.Timedelta(hours=k),
+                                167.19, "the bot has no record of this decision" if k % 2 else "entry <a> & b")
+                       for k in range(7))
+    report = DriftReport(at - pd.Timedelta(days=2), at + pd.Timedelta(days=1), 5, 6, 2, mismatches, -10.0, 1, -12.5,
+                         (1, 2))
+    text = drift_report(report)
+    lines = text.splitlines()
+    assert lines[:3] == [
+        "<b>Drift</b> 2025-05-27 21:00 UTC → 2025-05-30 21:00 UTC · parameters v1, v2",
+        "Drift: 2 of 5 sent signals match the replay (40 %), 4 sent but not replayed, 3 replayed but not sent; "
+        "paper P&amp;L -10.00 vs replay -12.50 USDT",
+        "matched 2 · sent but not replayed 4 · replayed but not sent 3 · replayed trades 6 · sent still open 1"]
+    assert lines[4] == "<b>First 5 of 7 mismatches</b>"
+    assert lines[5] == "• 2025-05-29 21:00 UTC SCALP SOLUSDT SHORT @167.19 — sent, not replayed: entry &lt;a&gt; &amp; b"
+    assert lines[6] == ("• 2025-05-29 22:00 UTC SCALP SOLUSDT SHORT @167.19 — replayed, not sent: "
+                        "the bot has no record of this decision")
+    assert len(lines) == 10
