@@ -50,12 +50,14 @@ def main() -> None:
     end = history.end.floor("15min")
     firsts, seconds = [], []
     for n, value in enumerate((0.2, 0.3, 0.22, 0.28)):
-        cache = SignalCache(history, end - pd.Timedelta(days=14), end)
+        cache, rows = SignalCache(history, end - pd.Timedelta(days=14), end), {}
         began = time.perf_counter()
-        impact = tune_impact(history, DEFAULT_PARAMS, DEFAULT_PARAMS.with_changes(tolerance=value), end, cache=cache)
+        impact = tune_impact(history, DEFAULT_PARAMS, DEFAULT_PARAMS.with_changes(tolerance=value), end, cache=cache,
+                             rows=rows)
         firsts.append(time.perf_counter() - began)
         began = time.perf_counter()  # a second preview before the next 15m close: old parameters cached
-        tune_impact(history, DEFAULT_PARAMS, DEFAULT_PARAMS.with_changes(sl=0.6 + n / 10), end, cache=cache)
+        tune_impact(history, DEFAULT_PARAMS, DEFAULT_PARAMS.with_changes(sl=0.6 + n / 10), end, cache=cache,
+                    rows=rows)
         seconds.append(time.perf_counter() - began)
     print(f"pairs: {impact.pairs} (the 6 real pairs of data/sample under alias names), 14 days to {end}, "
           f"{impact.random_runs} random-entry runs per row")

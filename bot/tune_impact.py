@@ -1,8 +1,8 @@
 """The /tune preview's numbers: old vs new parameters on the bot's own last two weeks.
 
-The history (the bot's candles up to the last 15m close) and the signals of every parameter set
-previewed are kept until the next 15m close, so a second preview only computes what the new
-parameters change. CPU-bound: called in a worker thread; one preview at a time.
+The history (the bot's candles up to the last 15m close), the signals and the rows of every
+parameter set previewed are kept until the next 15m close, so a second preview only computes what
+the new parameters change. CPU-bound: called in a worker thread; one preview at a time.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from bot.backtest_runner import load_history
-from engines.backtest.preview import TuneImpact, tune_impact
+from engines.backtest.preview import ImpactRow, TuneImpact, tune_impact
 from engines.backtest.sweep import SignalCache
 from engines.errors import DataUnavailable
 from engines.params import StrategyParams
@@ -30,23 +30,25 @@ class ImpactPreviews:
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._cache: SignalCache | None = None
+        self._rows: dict[tuple, ImpactRow] = {}
 
     def impact(self, feed: MarketFeed, replay_dir: Path | None, old: StrategyParams,
                new: StrategyParams) -> TuneImpact:
         with self._lock:
             cache = self._current(feed, replay_dir)
-            return tune_impact(cache.history, old, new, cache.end, days=PREVIEW_DAYS, cache=cache)
+            return tune_impact(cache.history, old, new, cache.end, days=PREVIEW_DAYS, cache=cache, rows=self._rows)
 
     def warm(self, feed: MarketFeed, replay_dir: Path | None, params: StrategyParams) -> None:
-        """Load the history and compute ``params``' signals now (the /tune keyboard opens: a preview follows)."""
+        """Compute ``params``' side of the preview now (the /tune keyboard opened: a preview follows)."""
         with self._lock:
-            self._current(feed, replay_dir).prepared(params)
+            cache = self._current(feed, replay_dir)
+            tune_impact(cache.history, params, params, cache.end, days=PREVIEW_DAYS, cache=cache, rows=self._rows)
 
     def _current(self, feed: MarketFeed, replay_dir: Path | None) -> SignalCache:
         end = pd.Timestamp(feed.now()).floor(STEP)
         key = (end, tuple(feed.pairs()), replay_dir)
         if key != self._key or self._cache is None:
-            self._cache = self._signal_cache(feed, replay_dir, end)
+            self._cache, self._rows = self._signal_cache(feed, replay_dir, end), {}
             self._key = key
         return self._cache
 

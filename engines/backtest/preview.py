@@ -16,6 +16,7 @@ place that knows how the random runs are made.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,11 +76,12 @@ class TuneImpact:
 
 def tune_impact(history: History, old: StrategyParams, new: StrategyParams, end: pd.Timestamp, *,
                 days: float = 7, costs: Costs = Costs(), runs: int = RANDOM_RUNS, seed: int = BASELINE_SEED,
-                cache: SignalCache | None = None) -> TuneImpact:
+                cache: SignalCache | None = None, rows: dict[tuple, ImpactRow] | None = None) -> TuneImpact:
     """``old`` and ``new`` on ``[end - 2 days, end - days)`` and ``[end - days, end)``.
 
     ``cache``: a :class:`SignalCache` of exactly ``[end - 2 days, end]`` on ``history`` kept by the
-    caller, so that a second preview reuses the signals of parameters seen before.
+    caller, so that a second preview reuses the signals of parameters seen before; ``rows``: a dict
+    kept with it, in which each parameter set's rows are remembered.
     """
     if days <= 0:
         raise InvalidInput(f"days must be > 0, got {days}")
@@ -90,12 +92,16 @@ def tune_impact(history: History, old: StrategyParams, new: StrategyParams, end:
         cache = SignalCache(history, start, end)
     elif cache.history is not history or (cache.start, cache.end) != (start, end):
         raise InvalidInput("the signal cache was built for another history or window")
-    rows = []
+    memo = {} if rows is None else rows
+    out = []
     for label, params in (("old", old), ("new", new)):
-        prepared = cache.prepared(params)
         for window, (begin, finish) in (("previous", (start, middle)), ("last", (middle, end))):
-            rows.append(_row(history, prepared, params, label, window, begin, finish, costs, runs, seed))
-    return TuneImpact(tuple(rows), runs, len(history.pairs))
+            key = (params.model_dump_json(), begin, finish, costs, runs, seed)
+            if key not in memo:
+                memo[key] = _row(history, cache.prepared(params), params, label, window, begin, finish, costs,
+                                 runs, seed)
+            out.append(dataclasses.replace(memo[key], params=label))
+    return TuneImpact(tuple(out), runs, len(history.pairs))
 
 
 def _row(history: History, prepared: Prepared, params: StrategyParams, label: str, window: str,

@@ -72,3 +72,12 @@ def test_percentile_ranks_the_strategys_net_pnl_among_the_random_runs(history: H
 def test_a_cache_of_another_window_is_refused(history: History, cache: SignalCache) -> None:
     with pytest.raises(InvalidInput, match="another history or window"):
         tune_impact(history, DEFAULT_PARAMS, NEW, END - pd.Timedelta(hours=1), cache=cache)
+
+
+def test_rows_of_parameters_seen_before_are_remembered(history: History, cache: SignalCache, impact) -> None:
+    rows: dict = {}
+    first = tune_impact(history, DEFAULT_PARAMS, NEW, END, cache=cache, rows=rows)
+    assert len(rows) == 4 and first == impact
+    second = tune_impact(history, NEW, DEFAULT_PARAMS, END, cache=cache, rows=rows)
+    assert len(rows) == 4
+    assert second.row("old", "last") == dataclasses.replace(impact.row("new", "last"), params="old")
