@@ -32,6 +32,7 @@ from engines.params import PARAM_SPECS, parse_value
 
 logger = logging.getLogger(__name__)
 CHOICES_PER_PARAM = 5
+KEEP_PREVIEWS = 50
 
 
 def value_choices(key: str) -> list[str]:
@@ -126,8 +127,9 @@ async def on_tune_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             _start_impact(context, _message_key(update), preview, change,
                           lambda shown: query.edit_message_text(shown, parse_mode=ParseMode.HTML, reply_markup=markup))
             return
-        before = service.params
-        version = service.tune_apply(change, who=who(update), shown=_shown(context).pop(_message_key(update), None))
+        before, message = service.params, _message_key(update)
+        version = service.tune_apply(change, who=who(update), shown=_shown(context).get(message))
+        _shown(context).pop(message, None)
         logger.info("parameters v%d by %s: %s", version.version, who(update), change)
         await query.edit_message_text(render.tune_applied(version, diff(before, version.params)),
                                       parse_mode=ParseMode.HTML)
@@ -149,7 +151,10 @@ def _message_key(update: Update) -> MessageKey:
 def _start_impact(context: ContextTypes.DEFAULT_TYPE, key: MessageKey, preview: TunePreview,
                   change: dict[str, Any], edit: Callable[[str], Awaitable[object]]) -> None:
     """Show "computing…" now; a background task replaces it with the numbers unless the message moved on."""
-    _shown(context)[key] = {"state": "computing"}
+    shown = _shown(context)
+    shown[key] = {"state": "computing"}
+    for stale in list(shown)[:-KEEP_PREVIEWS]:  # confirmations nobody answered
+        del shown[stale]
     context.application.create_task(_show_impact(context, key, preview, change, edit), name=f"tune preview {key}")
 
 
