@@ -16,6 +16,10 @@ the entries differ by at most one tick. Mismatches:
   or the engines gave no such signal on these candles, or the entry differs);
 - ``missed``: the replay traded it, the bot did not send it (reason: the bot's own note when it
   decided the signal but did not trade it — paused, a risk rule —, else the bot has no record).
+
+An entry more than one tick off shows on both sides. The replay's risk book starts empty at
+``start``: positions the bot still held from before the window are not in it, so the first
+decisions of a window that starts while the bot was busy can differ for that reason alone.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ from engines.risk import MacroView
 
 NANOSECOND = pd.Timedelta(1, "ns")
 ACCEPTED = ("ok", "halved")
-SHOWN_MISMATCHES = 5
 
 
 @dataclass(frozen=True)
