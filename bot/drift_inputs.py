@@ -8,7 +8,9 @@ From the state the bot keeps:
 - the parameter version in force at each time: the audit log of /tune and /rollback, at the
   market time of each change (``market_at``; older entries only have the wall-clock ``at``);
 - the paper equity at ``start`` (starting capital plus the P&L of positions closed by then),
-  which sizes the replay like the bot was sized.
+  which sizes the replay like the bot was sized;
+- the signals sent within the longest time stop before ``start``: positions possibly still open
+  then, which the replay's book starts with.
 """
 
 from __future__ import annotations
@@ -41,12 +43,16 @@ def params_periods(book: ParamsBook) -> tuple[ParamsPeriod, ...]:
 def drift_request(history: History, start: pd.Timestamp, end: pd.Timestamp, book: ParamsBook,
                   journal: SignalJournal, positions: Iterable[PaperPosition]) -> DriftRequest:
     by_key = {p.key: p for p in positions}
-    inside = [e for e in journal.entries() if start < pd.Timestamp(e.decided_at) <= end]
+    periods = params_periods(book)
+    entries = journal.entries()
+    inside = [e for e in entries if start < pd.Timestamp(e.decided_at) <= end]
+    hold = pd.Timedelta(minutes=max(max(p.params.time_stop, p.params.macro_time_stop) for p in periods))
+    carried = tuple(e.signal for e in entries if e.opened and start - hold < pd.Timestamp(e.decided_at) <= start)
     sent = tuple(SentSignal(e.signal, _realised(by_key.get(e.signal.key))) for e in inside if e.opened)
     unsent = {e.signal.key: e.note or "not traded" for e in inside if not e.opened}
     closed_before = sum(p.realized for p in by_key.values()
                         if p.status == "closed" and p.exit_time is not None and pd.Timestamp(p.exit_time) <= start)
-    return DriftRequest(history, start, end, params_periods(book), sent, unsent, STARTING_EQUITY + closed_before)
+    return DriftRequest(history, start, end, periods, sent, unsent, STARTING_EQUITY + closed_before, carried)
 
 
 def _realised(position: PaperPosition | None) -> float | None:

@@ -17,9 +17,10 @@ the entries differ by at most one tick. Mismatches:
 - ``missed``: the replay traded it, the bot did not send it (reason: the bot's own note when it
   decided the signal but did not trade it — paused, a risk rule —, else the bot has no record).
 
-An entry more than one tick off shows on both sides. The replay's risk book starts empty at
-``start``: positions the bot still held from before the window are not in it, so the first
-decisions of a window that starts while the bot was busy can differ for that reason alone.
+An entry more than one tick off shows on both sides. The replay's book starts at ``start`` with the
+bot's equity then and the positions of ``carried`` (signals the bot sent shortly before ``start``,
+resolved by the same rules), so positions held across the window's start block the same signals in
+both; their own P&L is not compared. Cooldowns and the daily count of the day before are not carried.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class DriftRequest:
     sent: tuple[SentSignal, ...]
     unsent: dict[str, str]  # key of a signal the bot decided but did not send -> its note (paused, margin, ...)
     capital: float = Costs().capital
+    carried: tuple[Signal, ...] = ()  # sent before ``start``, possibly still open then: they enter the replay's book
 
     def __post_init__(self) -> None:
         self.history.check_window(self.start, self.end)
@@ -181,6 +183,12 @@ def replay(request: DriftRequest) -> Replay:
     def params_at(now: datetime) -> StrategyParams:
         return request.periods[max(bisect_right(starts, now) - 1, 0)].params
 
+    pairs = {p.pair: p for p in request.history.pairs}
+    for signal in request.carried:
+        pair = pairs.get(signal.pair)
+        if pair is not None:
+            candidates += pair_candidates(pair, [signal], params_at(signal.timestamp), pair.funding_schedule)[0]
+
     verdicts: dict[str, str] = {}
     run = simulate(candidates, views, request.periods[0].params, Costs(capital=request.capital),
                    params_at=params_at, verdicts=verdicts)
@@ -211,8 +219,10 @@ def measure_drift(request: DriftRequest) -> DriftReport:
             mismatches.append(_mismatch("missed", replayed, _missed_reason(replayed, request, bot)))
     mismatches.sort(key=lambda m: (m.decided_at, m.pair, m.kind))
     closed = [s.pnl for s in request.sent if s.pnl is not None]
-    replay_closed = [t.pnl for t in done.trades if t.reason != "end_of_data" and t.exit_time <= request.end]
-    return DriftReport(request.start, request.end, len(request.sent), len(done.trades), matched, tuple(mismatches),
+    replay_closed = [t.pnl for t in done.trades
+                     if t.reason != "end_of_data" and t.exit_time <= request.end and t.signal_time > request.start]
+    replayed = sum(t.signal_time > request.start for t in done.trades)
+    return DriftReport(request.start, request.end, len(request.sent), replayed, matched, tuple(mismatches),
                        sum(closed), len(request.sent) - len(closed), sum(replay_closed),
                        tuple(p.version for p, _, _ in _spans(request)))
 

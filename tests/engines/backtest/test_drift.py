@@ -83,3 +83,17 @@ def test_the_version_in_force_at_the_start_is_required(history: History) -> None
 def test_only_one_version_gives_another_replay(history: History, replayed) -> None:
     one = replay(DriftRequest(history, START, END, (ParamsPeriod(1, DEFAULT_PARAMS, DAWN),), (), {}))
     assert {s.key for s in one.signals.values()} != {s.key for s in replayed.signals.values()}
+
+
+def test_positions_open_at_the_start_block_the_same_signals_in_the_replay(history: History, periods) -> None:
+    later = pd.Timestamp("2025-05-29T05:00Z")  # an XRPUSDT MACRO position is open until 23:49
+    full = replay(DriftRequest(history, START, END, periods, (), {}))
+    before = [s for s in _traded(full) if pd.Timestamp(s.timestamp) <= later]
+    after = [s for s in _traded(full) if pd.Timestamp(s.timestamp) > later]
+    sent = tuple(SentSignal(s) for s in after)
+    cold = measure_drift(DriftRequest(history, later, END, periods, sent, {}))
+    warm = measure_drift(DriftRequest(history, later, END, periods, sent, {}, carried=tuple(before)))
+    assert (warm.matched, warm.missed, warm.extra, warm.replayed) == (len(after), 0, 0, len(after))
+    # without the positions carried in, the replay trades what the open position blocked
+    assert [(m.kind, m.pair, str(m.decided_at), m.reason) for m in cold.mismatches] == [
+        ("missed", "XRPUSDT", "2025-05-29 13:00:00+00:00", "the bot has no record of this decision")]
