@@ -231,11 +231,14 @@ class BotService:
             return None
 
     # ---- drift --------------------------------------------------------------------------------
-    def drift(self, days: float, replay_dir: Path | None) -> DriftReport:
-        """What the bot sent over the last ``days`` vs the backtester's replay (CPU-bound: worker thread)."""
-        return measure_drift(self.drift_inputs(days, replay_dir))
+    def drift(self, days: float, replay_dir: Path | None,
+              positions: list[PaperPosition] | None = None) -> DriftReport:
+        """What the bot sent over the last ``days`` vs the backtester's replay (CPU-bound: worker thread;
+        pass ``positions`` taken on the event loop, which is what changes them)."""
+        return measure_drift(self.drift_inputs(days, replay_dir, positions))
 
-    def drift_inputs(self, days: float, replay_dir: Path | None) -> DriftRequest:
+    def drift_inputs(self, days: float, replay_dir: Path | None,
+                     positions: list[PaperPosition] | None = None) -> DriftRequest:
         """The bot's records of the last ``days`` and its candles, as a drift request."""
         history = load_history(self.feed, (), replay_dir)
         end = history.end
@@ -244,7 +247,8 @@ class BotService:
             have = (end - history.first) / pd.Timedelta(days=1)
             raise DataUnavailable(f"the bot has {have:.1f} days of candles before now; ask for at most "
                                   f"{max(int(have), 1)}d")
-        return drift_request(history, start, end, self.params_book, self.journal, self.paper.positions())
+        held = self.paper.positions() if positions is None else positions
+        return drift_request(history, start, end, self.params_book, self.journal, held)
 
     # ---- subscriptions -----------------------------------------------------------------------
     def subscribe(self, subscription: Subscription) -> bool:

@@ -46,7 +46,8 @@ async def drift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with lock:
         message = await reply(update, f"⏳ {escape(f'Replaying the last {days}d to compare with what was sent')}…")
         try:
-            report = await asyncio.to_thread(service.drift, days, extra(context).get("replay_dir"))
+            report = await asyncio.to_thread(service.drift, days, extra(context).get("replay_dir"),
+                                             service.paper.positions())
         except SignalTrackerError as e:
             await message.edit_text(render.failure(str(e)), parse_mode=ParseMode.HTML)
             return
