@@ -73,3 +73,26 @@ async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(sample_dir
         assert main(["drift", "--state", str(state), "--data", str(sample_dir), "--days", "7",
                      "--end", "2025-05-27T00:00Z", "--json"]) == 0
         assert json.loads(capsys.readouterr().out) == report.as_json()
+
+
+PAUSED = """\
+Drift 2025-05-19 12:00 UTC → 2025-05-23 12:00 UTC · parameters v1
+Drift: 4 of 4 sent signals match the replay (100 %), 0 sent but not replayed, 1 replayed but not sent; \
+paper P&L -3,380.78 vs replay -5,586.01 USDT
+matched 4 · sent but not replayed 0 · replayed but not sent 1 · replayed trades 5 · sent still open 0
+
+First 1 of 1 mismatches
+• 2025-05-21 16:00 UTC MACRO SOLUSDT SHORT @172.12 — replayed, not sent: the bot decided it but did not trade it \
+(paused)"""
+
+
+async def test_a_signal_held_back_by_pause_is_drift_with_its_reason(sample_dir: Path, tmp_path: Path) -> None:
+    async with bot_harness(sample_dir, tmp_path / "state.json", start=START) as bot:
+        await bot.advance(24 * 60)
+        await bot.ask("/pause")
+        await bot.advance(36 * 60)
+        await bot.ask("/resume")
+        await bot.advance(24 * 60)
+        [reply] = await bot.ask("/drift 4d")
+        await bot.until(lambda: reply.edits == 1, timeout=180)
+        assert reply.text == PAUSED
