@@ -18,9 +18,9 @@ from bot.paper import PaperPosition
 from bot.signal_journal import JournalEntry
 from bot.subscriptions import Subscription
 from bot.views import EngineScore, LevelsView, PositionView, Scorecard, ScoreRow, SignalView, StatusView, TunePreview
+from engines.backtest.drift import DriftReport
 from engines.backtest.edge import MIN_TRADES
 from engines.backtest.report import BacktestReport
-from engines.backtest.drift import DriftReport
 from engines.backtest.preview import TuneImpact
 from engines.models import CHECK_NAMES, ExhaustionChecks, Signal
 from engines.params import PARAM_SPECS, StrategyParams, describe_range

@@ -28,8 +28,8 @@ from bot.subscriptions import Subscription, SubscriptionBook
 from bot.views import (Admission, EngineScore, JobRun, LevelsView, PairFreshness, PositionView, Scorecard, ScoreRow,
                        SignalView, StatusView, TunePreview)
 import charts
-from engines.backtest.edge import mean_interval
 from engines.backtest.drift import DriftReport, DriftRequest, measure_drift
+from engines.backtest.edge import mean_interval
 from engines.backtest.preview import TuneImpact
 from engines.errors import DataUnavailable, InvalidInput
 from engines.levels import find_levels

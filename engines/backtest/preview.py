@@ -9,9 +9,9 @@ computed once and shared between the old and new parameters when the change does
 engine; indicators are memoised by :mod:`engines.indicators`), and each week is one portfolio pass
 on fresh capital with the candidates decided inside it.
 
-"Percentile vs random" is the strategy's net P&L ranked among seeded random-entry runs of the same
-week (same count, pairs, sides, TP/SL distances, same rules): :func:`percentile_vs_random`, the only
-place that knows how the random runs are made.
+"Percentile vs random" is the week's net P&L ranked among the edge verdict's 200 seeded random-entry
+runs of that week's trades (:func:`engines.backtest.baseline.random_runs`), in
+:func:`percentile_vs_random`.
 """
 
 from __future__ import annotations
@@ -20,22 +20,17 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from engines.backtest.baseline import GRID
-from engines.backtest.history import History, PairHistory
+from engines.backtest.baseline import RUNS as RANDOM_RUNS, random_runs
+from engines.backtest.edge import percentile_of
+from engines.backtest.history import History
 from engines.backtest.portfolio import Costs, Trade
 from engines.backtest.run import BASELINE_SEED, Prepared, quick_run
 from engines.backtest.stats import profit_factor, win_rate
 from engines.backtest.sweep import SignalCache
 from engines.errors import InvalidInput
-from engines.execution import MINUTE_NS, resolve_exits
 from engines.params import StrategyParams
-
-WEEK = pd.Timedelta(days=7)
-RANDOM_RUNS = 200
-
 
 @dataclass(frozen=True)
 class ImpactRow:
@@ -118,63 +113,14 @@ def percentile_vs_random(history: History, trades: Sequence[Trade], params: Stra
                          seed: int = BASELINE_SEED) -> float | None:
     """Where the net P&L of ``trades`` ranks among ``runs`` random-entry runs of the window, in %.
 
-    Each run keeps every trade (pair, engine, side, notional, TP/SL distances from the decision close,
-    time stop) and moves it to a seeded random decision time of its pair and engine grid inside
-    ``[start, end]``; fill, exits, fees and funding follow the backtester's rules. Ties count half.
-    ``None`` without trades.
+    The runs are the edge verdict's (:func:`engines.backtest.baseline.random_runs`: every trade moved
+    to a seeded random decision time of its pair and engine grid, same size, exits, fees and funding);
+    ties count half. ``None`` without trades.
     """
     if not trades or runs <= 0:
         return None
-    rng = np.random.default_rng(seed)
-    random_net = np.zeros(runs)
-    for pair in history.pairs:
-        mine = [t for t in trades if t.pair == pair.pair]
-        if mine:
-            random_net += _random_pair_pnl(pair, mine, params, start, end, costs, runs, rng).sum(axis=1)
-    net = sum(t.pnl for t in trades)
-    return float(100.0 * (np.sum(random_net < net) + 0.5 * np.sum(random_net == net)) / runs)
-
-
-def decision_grid(pair: PairHistory, start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> np.ndarray:
-    """Decision times (ns) on ``step`` in ``[start, end]`` with an entry candle and the 1m candle before it."""
-    grid = np.arange(start.ceil(step).value, end.value + 1, step.value, dtype=np.int64)
-    bars = pair.bars
-    return grid[(bars.index_at(grid) >= 0) & (bars.index_at(grid - MINUTE_NS) >= 0)]
-
-
-def _random_pair_pnl(pair: PairHistory, trades: list[Trade], params: StrategyParams, start: pd.Timestamp,
-                     end: pd.Timestamp, costs: Costs, runs: int, rng: np.random.Generator) -> np.ndarray:
-    """P&L ``[run, trade]`` of random-time twins of one pair's ``trades``."""
-    bars = pair.bars
-    when = np.empty((runs, len(trades)), dtype=np.int64)
-    for engine, step in GRID.items():
-        which = np.array([t.engine == engine for t in trades])
-        if which.any():
-            grid = decision_grid(pair, start, end, step)
-            if not len(grid):
-                grid = np.array([t.signal_time.value for t in trades if t.engine == engine], dtype=np.int64)
-            when[:, which] = grid[rng.integers(len(grid), size=(runs, int(which.sum())))]
-    decided = np.array([pd.Timestamp(t.signal_time).value for t in trades], dtype=np.int64)
-    close_before = bars.close[np.searchsorted(bars.times, decided - MINUTE_NS)]
-    tp_ratio = np.array([t.tp for t in trades]) / close_before
-    sl_ratio = np.array([t.sl for t in trades]) / close_before
-    is_long = np.array([t.side == "LONG" for t in trades])
-    hold = np.array([params.time_stop if t.engine == "SCALP" else params.macro_time_stop for t in trades])
-    notional = np.array([t.size for t in trades])
-    flat = when.ravel()
-    index = np.searchsorted(bars.times, flat)
-    reference = bars.close[index - 1]
-    tick = pair.tick
-    tp = np.round(reference * np.tile(tp_ratio, runs) / tick) * tick
-    sl = np.round(reference * np.tile(sl_ratio, runs) / tick) * tick
-    exits = resolve_exits(bars, index, np.tile(is_long, runs), tp, sl, np.tile(hold, runs))
-    direction = np.where(np.tile(is_long, runs), 1.0, -1.0)
-    size = np.tile(notional, runs)
-    quantity = size / exits.entry_price
-    gross = quantity * (exits.exit_price - exits.entry_price) * direction
-    fees = costs.fee_rate * (size + quantity * exits.exit_price)
-    funding = direction * pair.funding_schedule.rate_sum(bars.times[index], exits.exit_time) * size
-    return (gross - fees - funding).reshape(runs, len(trades))
+    distribution = random_runs(history, trades, params, start, end, costs, runs=runs, seed=seed, equity=False)
+    return percentile_of(sum(t.pnl for t in trades), distribution.net_pnl)
 
 
 __all__ = ["ImpactRow", "TuneImpact", "percentile_vs_random", "tune_impact"]
