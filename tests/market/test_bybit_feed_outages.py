@@ -156,7 +156,8 @@ async def test_rest_health_is_known_within_a_minute_even_when_nothing_needs_rest
     assert rest_of(feed).ok is True
     http_server.inject("500", "kline", times=3000)
     await wait_for(lambda: rest_of(feed).ok is False, timeout=3)
-    assert rest_of(feed).note.startswith("probe from bybit: bybit BTC/USDT:USDT 1m candles from")
+    # the idle probe finds it (or, on a loaded machine, a backfill of a late confirm gets there first)
+    assert " from bybit: bybit BTC/USDT:USDT 1m candles from" in rest_of(feed).note
     stream = {s.name: s for s in feed.sources()}["Bybit WebSocket"]
     assert stream.ok is True and stream.note == "connected"
 
