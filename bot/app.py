@@ -9,6 +9,7 @@ Without ``request`` the app talks to ``TELEGRAM_BASE_URL`` with PTB's httpx tran
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator

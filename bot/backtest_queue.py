@@ -7,6 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 
+def place_text(ahead: int) -> str:
+    """What a request is told while it waits."""
+    return f"queued: {ahead} backtest{'s' if ahead > 1 else ''} ahead of yours"
+
+
 class BacktestQueue:
     """First come, first served (``asyncio.Lock`` wakes waiters in order)."""
 

@@ -1,7 +1,7 @@
 """/drift [Nd]: the signals the bot sent over the last N days against the backtester's replay of them.
 
-The replay runs in a worker thread under the backtest lock (one heavy job at a time); a
-"computing…" message is edited with the report.
+The replay runs in a worker thread in its turn of the backtest queue (one heavy job at a time; a
+later request is told its place); a "computing…" message is edited with the report.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot import render
 from bot.arguments import UsageError
+from bot.backtest_queue import BacktestQueue, place_text
 from bot.handlers.common import COMMAND_UPDATES, chat_args, command, extra, reply, service_of
-from engines.errors import InvalidInput, SignalTrackerError
+from engines.errors import SignalTrackerError
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 60
@@ -40,11 +41,13 @@ def parse_drift(args: list[str]) -> int:
 async def drift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     days = parse_drift(chat_args(context))
     service = service_of(context)
-    lock: asyncio.Lock = extra(context)["backtest_lock"]
-    if lock.locked():
-        raise InvalidInput("a backtest or drift replay is already running; try again when it has finished")
-    async with lock:
-        message = await reply(update, f"⏳ {escape(f'Replaying the last {days}d to compare with what was sent')}…")
+    queue: BacktestQueue = extra(context).setdefault("backtest_queue", BacktestQueue())
+    title = f"Replaying the last {days}d to compare with what was sent"
+    ahead = queue.ahead
+    message = await reply(update, f"⏳ {escape(title)}…" + (f"\n{place_text(ahead)}" if ahead else ""))
+    async with queue.turn():
+        if ahead:
+            await message.edit_text(f"⏳ {escape(title)}…", parse_mode=ParseMode.HTML)
         try:
             report = await asyncio.to_thread(service.drift, days, extra(context).get("replay_dir"),
                                              service.paper.positions())

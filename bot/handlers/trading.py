@@ -17,7 +17,7 @@ import charts
 from bot import render
 from bot.drawing import draw
 from bot.arguments import parse_backtest, parse_pair_only
-from bot.backtest_queue import BacktestQueue
+from bot.backtest_queue import BacktestQueue, place_text
 from bot.backtest_runner import ExchangeCache, run_chat_backtest
 from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of, who
 from engines.errors import SignalTrackerError
@@ -58,10 +58,6 @@ def exchange_cache(context: ContextTypes.DEFAULT_TYPE) -> ExchangeCache | None:
     return ExchangeCache("bybit", settings.bybit_rest_url, Path(settings.cache_dir) / "bybit")
 
 
-def _place(ahead: int) -> str:
-    return f"queued: {ahead} backtest{'s' if ahead > 1 else ''} ahead of yours"
-
-
 @command("backtest")
 async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_backtest(chat_args(context))
@@ -72,7 +68,7 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     queue: BacktestQueue = extra(context).setdefault("backtest_queue", BacktestQueue())
     title = f"Backtest {request.days}d {', '.join(request.pairs) or 'all pairs'}"
     ahead = queue.ahead
-    message = await reply(update, f"⏳ {escape(title)}\n{_place(ahead) if ahead else 'starting…'}")
+    message = await reply(update, f"⏳ {escape(title)}\n{place_text(ahead) if ahead else 'starting…'}")
     async with queue.turn():
         if ahead:
             await message.edit_text(f"⏳ {escape(title)}\nstarting…", parse_mode=ParseMode.HTML)

@@ -53,7 +53,9 @@ async def live_bot(tmp_path: Path) -> AsyncIterator[tuple[Harness, RecordedMarke
             feed = BybitFeed(ws.url, history, clock=lambda: market.now, open_timeout=2.0)
             app = build_application(settings, feed=feed, request=api)
             async with running(app):
-                yield Harness(api, app, feed), market, rest
+                harness = Harness(api, app, feed)
+                await harness.until(lambda: feed.progress().done)  # start-up runs in the background
+                yield harness, market, rest
     finally:
         await ws.stop()
 
