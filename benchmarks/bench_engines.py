@@ -1,4 +1,4 @@
-"""Benchmark: `signals` (both engines) over every 1m pair of the 2025-05 set for the last 7 days.
+"""Benchmark: `signals` (both engines) over every 1m pair of a folder (default data/sample) for the last 7 days.
 
 Prints the wall time of one cold run (numba compiled or loaded from its cache) and the median of
 warm runs, excluding Parquet reading and interpreter start. Goal: <= 0.2 s warm.
@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from engines.params import DEFAULT_PARAMS
-from engines.scan import scan_signals
-from market.files import list_symbols, read_candles
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/binance_usdm_perp/1m_2025-05"
+from engines.params import DEFAULT_PARAMS  # noqa: E402
+from engines.scan import scan_signals  # noqa: E402
+from market.files import list_symbols, read_candles  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
 def run_once(candles: dict[str, pd.DataFrame], start: pd.Timestamp, end: pd.Timestamp) -> tuple[float, int]:

@@ -4,8 +4,8 @@ Same rules as the backtester: the entry fills at the open of the first 1m candle
 after the decision candle's close (live, a decision made late fills no earlier than ``fills_from``); TP, SL and the time stop are resolved by
 :func:`engines.execution.resolve_exits`, one closed 1m candle at a time from the entry candle on
 (both touched in one minute counts as SL); funding is charged at the pair's funding instants on the entry notional
-(positive rate: longs pay). Fees are the backtester's ``FEE_RATE`` of the notional on each side; the
-account starts with the backtester's ``CAPITAL``.
+(positive rate: longs pay). P&L, fees (``FEE_RATE`` of the entry and of the exit notional) and funding are
+:func:`engines.risk.trade_pnl`, the backtester's own formula; the account starts with the backtester's ``CAPITAL``.
 
 State lives in the store: table ``positions`` (key = signal key) and ``risk`` key ``book``
 (the :class:`engines.risk.RiskState`).
@@ -14,6 +14,7 @@ State lives in the store: table ``positions`` (key = signal key) and ``risk`` ke
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -26,7 +27,7 @@ from engines.errors import InvalidInput
 from engines.execution import END_OF_DATA, EXIT_REASONS, MINUTE_NS, MinuteBars, resolve_exits
 from engines.models import Signal
 from engines.params import StrategyParams
-from engines.risk import MacroView, RiskBook, RiskState, Verdict
+from engines.risk import MacroView, RiskBook, RiskState, Verdict, trade_pnl
 from storage import StateStore
 
 POSITIONS, RISK = "positions", "risk"
@@ -35,6 +36,17 @@ Status = Literal["pending", "open", "closed"]
 
 class MinuteCandle(Protocol):
     """A closed 1m candle (``market.feed.ClosedCandle`` fits)."""
+
+    timestamp: pd.Timestamp
+    open: float
+    high: float
+    low: float
+    close: float
+
+
+@dataclass(frozen=True)
+class _AtOpen:
+    """Only the open of a 1m candle (high = low = close = open): the exits that happen at its open."""
 
     timestamp: pd.Timestamp
     open: float
@@ -59,6 +71,7 @@ class PaperPosition(BaseModel):
     exit_reason: str | None = None
     same_candle: bool = False
     funding_paid: float = 0.0
+    funding_rate_sum: float = 0.0  # sum of the funding rates charged (the backtester's input)
     funded_until: datetime | None = None
     fills_from: datetime | None = None  # a late decision: no fill on a candle opening before this
 
@@ -74,8 +87,7 @@ class PaperPosition(BaseModel):
         """P&L in USDT if closed at ``price``: price move on the notional, minus fees and funding."""
         if self.entry_price is None:
             return 0.0
-        move = self.direction * (price - self.entry_price) / self.entry_price
-        return move * self.notional - 2 * FEE_RATE * self.notional - self.funding_paid
+        return trade_pnl(self.direction, self.notional, self.entry_price, price, self.funding_rate_sum, FEE_RATE).net
 
     def pnl_pct(self, price: float) -> float:
         """P&L as % of the margin."""
@@ -166,6 +178,14 @@ class PaperBook:
                 closed.append(done)
         return closed
 
+    def on_open(self, pair: str, candle: MinuteCandle) -> list[PaperPosition]:
+        """What happens at the open of ``candle``: fills, and exits at the open (time stop, a gap through
+        TP or SL); returns the positions that closed. :meth:`on_candle` on the same candle then resolves
+        the rest of it. The backtester settles exits at an instant before it admits signals at that
+        instant; the bot calls this, then admits, then :meth:`on_candle`.
+        """
+        return self.on_candle(pair, _AtOpen(candle.timestamp, candle.open, candle.open, candle.open, candle.open))
+
     def _resolve(self, position: PaperPosition, candle: MinuteCandle) -> PaperPosition | None:
         start_ns = candle.timestamp.as_unit("ns").value
         bars = MinuteBars(np.array([start_ns], dtype=np.int64), np.array([candle.open]), np.array([candle.high]),
@@ -195,8 +215,10 @@ class PaperBook:
                 continue
             if position.funded_until is not None and position.funded_until >= at:
                 continue  # already charged (a replay that started over)
-            paid = position.funding_paid + position.direction * rate * position.notional
-            position = position.model_copy(update={"funding_paid": paid, "funded_until": at})
+            rate_sum = position.funding_rate_sum + rate
+            paid = trade_pnl(position.direction, position.notional, 1.0, 1.0, rate_sum, 0.0).funding
+            position = position.model_copy(update={"funding_paid": paid, "funding_rate_sum": rate_sum,
+                                                   "funded_until": at})
             self._save(position)
             charged.append(position)
         return charged

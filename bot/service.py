@@ -27,7 +27,6 @@ from bot.tune_impact import ImpactPreviews
 from bot.subscriptions import Subscription, SubscriptionBook
 from bot.views import (Admission, EngineScore, JobRun, LevelsView, PairFreshness, PositionView, Scorecard, ScoreRow,
                        SignalView, StatusView, TunePreview)
-import charts
 from engines.backtest.drift import DriftReport, DriftRequest, measure_drift
 from engines.backtest.edge import mean_interval
 from engines.backtest.preview import TuneImpact
@@ -107,6 +106,26 @@ class BotService:
     def record_job(self, name: str, market_time: pd.Timestamp, started: float, summary: str) -> None:
         self.job_runs[name] = JobRun(name, market_time, time.perf_counter() - started, summary)
 
+    def record_decision(self, name: str, market_time: pd.Timestamp, seconds: float, summary: str) -> None:
+        """One pair's decision at a close: how long the engine took and what it said."""
+        self.job_runs[name] = JobRun(name, market_time, seconds, summary)
+
+    def update_decision(self, name: str, summary: str) -> None:
+        """The outcome of a decision's signal (admitted a minute after its close)."""
+        if (run := self.job_runs.get(name)) is not None:
+            self.job_runs[name] = JobRun(run.name, run.market_time, run.seconds, summary)
+
+    def record_batch(self, close: pd.Timestamp, seconds: float, per_pair: list[tuple[str, float]],
+                     signals: int) -> None:
+        """One close decided for all pairs as one batch: its wall time, and the slowest pair."""
+        kind = "15m + 1h" if close.minute == 0 else "15m"
+        slowest = max(per_pair, key=lambda item: item[1]) if per_pair else None
+        note = f"; slowest {slowest[0]} {slowest[1] * 1000:.0f} ms" if slowest else ""
+        name = f"all pairs ({kind} close)"
+        self.job_runs.pop(name, None)
+        self.job_runs = {name: JobRun(name, close, seconds, f"{len(per_pair)} decisions, {signals} signal(s){note}"),
+                         **self.job_runs}
+
     # ---- market views ------------------------------------------------------------------------
     def levels(self, pair: str, timeframe: str) -> LevelsView:
         self.require_pair(pair)
@@ -120,6 +139,8 @@ class BotService:
         levels = tuple(find_levels(window, params, close))
         macro = macro_now(self.feed, pair, params)
         shown = candles.iloc[-(params.sr_lookback + CHART_EXTRA_CANDLES):]
+        import charts  # matplotlib is loaded on the first chart, not at start-up
+
         chart = charts.render_levels_chart(shown, pair=pair, timeframe=timeframe, levels=levels, trend=macro.trend,
                                     trend_origin=macro.time if macro.trend else None, swings=macro.swings)
         time_closed = last_close_time(self.feed, pair, timeframe)
@@ -158,9 +179,15 @@ class BotService:
         self.journal.record(signal, decided_at=decided_at, opened=verdict.accepted, note=verdict.reason + late)
         return Admission(True, verdict.accepted, verdict.reason, decided_at)
 
+    def on_open(self, candle: ClosedCandle) -> list[PaperPosition]:
+        """Fills and exits at the open of ``candle`` (time stop, gaps); closed ones get their outcome journaled."""
+        return self._journal_closed(self.paper.on_open(candle.pair, candle))
+
     def on_minute(self, candle: ClosedCandle) -> list[PaperPosition]:
         """Resolve the candle's pair's positions on it; closed ones get their outcome journaled."""
-        closed = self.paper.on_candle(candle.pair, candle)
+        return self._journal_closed(self.paper.on_candle(candle.pair, candle))
+
+    def _journal_closed(self, closed: list[PaperPosition]) -> list[PaperPosition]:
         for position in closed:
             self.journal.set_outcome(position.key, position.exit_reason or "", position.pnl_pct(position.exit_price))
         return closed
@@ -189,6 +216,8 @@ class BotService:
         opened = pd.Timestamp(position.entry_time or signal.timestamp)
         shown = candles[candles["timestamp"] >= opened - pd.Timedelta(minutes=60)]
         price = position.exit_price or last_price(self.feed, signal.pair) or signal.entry
+        import charts
+
         return charts.render_position_chart(shown, pair=signal.pair, side=signal.side,
                                      entry=position.entry_price or signal.entry, tp=signal.tp, sl=signal.sl,
                                      opened_at=opened, last_price=price)

@@ -9,6 +9,7 @@ the chart functions from any worker thread.
 from __future__ import annotations
 
 import functools
+import gc
 import io
 import threading
 from collections.abc import Callable
@@ -38,6 +39,16 @@ def one_render_at_a_time(render: Callable[P, bytes]) -> Callable[P, bytes]:
     @functools.wraps(render)
     def serialised(*args: P.args, **kwargs: P.kwargs) -> bytes:
         with _RENDER_LOCK:
-            return render(*args, **kwargs)
+            # A figure is a web of reference cycles (~7,000 objects): left to the collector they reach the
+            # oldest generation and stay until a rare full collection (~5 MB more RSS per chart). Keeping
+            # them young and collecting that generation when the figure is gone frees them at once, cheaply.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return render(*args, **kwargs)
+            finally:
+                if enabled:
+                    gc.enable()
+                gc.collect(0)
 
     return serialised

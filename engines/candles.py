@@ -35,27 +35,34 @@ def timeframe_delta(timeframe: str) -> pd.Timedelta:
 
 
 def validate_candles(frame: pd.DataFrame, name: str = "candles") -> pd.DataFrame:
-    """Return ``frame`` with float64 OHLCV and a UTC ``timestamp``; raise :class:`CandleError` if unusable."""
+    """Return ``frame`` with float64 OHLCV and a UTC ``timestamp``; raise :class:`CandleError` if unusable.
+
+    The checks run on numpy arrays (no per-row Python objects); the frame returned is a new one.
+    """
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise CandleError(f"{name}: missing columns {', '.join(missing)}")
-    out = frame.loc[:, list(COLUMNS)].copy()
-    ts = pd.to_datetime(out["timestamp"], utc=True)
-    out["timestamp"] = ts.dt.as_unit("ms") if hasattr(ts.dt, "as_unit") else ts
-    for column in COLUMNS[1:]:
-        out[column] = out[column].astype("float64")
-    if not out["timestamp"].is_monotonic_increasing:
+    ts = frame["timestamp"]
+    if not (isinstance(ts.dtype, pd.DatetimeTZDtype) and str(ts.dtype.tz) == "UTC"):
+        ts = pd.to_datetime(ts, utc=True)
+    stamps = pd.DatetimeIndex(ts).as_unit("ms")
+    values = {c: np.array(frame[c].to_numpy(dtype="float64"), dtype="float64") for c in COLUMNS[1:]}
+    ms = stamps.asi8
+    steps = np.diff(ms)
+    if (steps < 0).any():
         raise CandleError(f"{name}: timestamps are not sorted ascending")
-    if out["timestamp"].duplicated().any():
-        first = out.loc[out["timestamp"].duplicated(), "timestamp"].iloc[0]
+    if (steps == 0).any():
+        first = stamps[int(np.flatnonzero(steps == 0)[0]) + 1]
         raise CandleError(f"{name}: duplicate timestamp {first.isoformat()}")
-    prices = out[list(PRICE_COLUMNS)].to_numpy()
-    if not np.isfinite(prices).all():
-        row = int(np.flatnonzero(~np.isfinite(prices).all(axis=1))[0])
-        raise CandleError(f"{name}: NaN or infinite price at {out['timestamp'].iloc[row].isoformat()}")
-    if (out["volume"] < 0).any() or not np.isfinite(out["volume"].to_numpy()).all():
+    prices = np.column_stack([values[c] for c in PRICE_COLUMNS]) if len(ms) else np.empty((0, 4))
+    finite = np.isfinite(prices).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise CandleError(f"{name}: NaN or infinite price at {stamps[row].isoformat()}")
+    volume = values["volume"]
+    if not np.isfinite(volume).all() or (volume < 0).any():
         raise CandleError(f"{name}: volume must be finite and >= 0")
-    return out.reset_index(drop=True)
+    return pd.DataFrame({"timestamp": stamps, **values})
 
 
 def resample(candles_1m: pd.DataFrame, timeframe: str) -> pd.DataFrame:

@@ -215,9 +215,11 @@ def levels_in(high: np.ndarray, low: np.ndarray, close: np.ndarray, timestamps: 
     """:func:`find_levels` of candles ``[start, end)`` of whole-series arrays (no frame slicing)."""
     tol = params.tolerance / 100.0
     prices, _ = window_levels(high, low, close, start, end, tol, params.touches)
+    stamps, tz = timestamps.asi8, timestamps.tz
     levels = []
     for price in prices:
         starts = visit_starts(high, low, close, start, end, price, tol)
         kind = "support" if price <= reference_price else "resistance"
-        levels.append(Level(float(price), kind, tuple(timestamps[starts])))
+        visits = tuple(pd.Timestamp(int(v), tz=tz, unit=timestamps.unit) for v in stamps[starts])
+        levels.append(Level(float(price), kind, visits))
     return sorted(levels, key=lambda lv: (lv.kind != "support", abs(lv.price - reference_price)))

@@ -81,9 +81,13 @@ class MacroArrays:
     short_level: np.ndarray
 
 
-def scan_arrays(h1: CandleArrays, params: StrategyParams, first: int) -> MacroArrays:
-    """Trend, confidence and pullback levels for every candle index ``>= first``."""
-    atr = indicators.atr(h1.high, h1.low, h1.close)
+def scan_arrays(h1: CandleArrays, params: StrategyParams, first: int, atr: np.ndarray | None = None) -> MacroArrays:
+    """Trend, confidence and pullback levels for every candle index ``>= first``.
+
+    ``atr`` (aligned with ``h1``) is computed from ``h1`` unless given (the live per-pair state passes it).
+    """
+    if atr is None:
+        atr = indicators.atr(h1.high, h1.low, h1.close)
     slope, value, r2, long_level, short_level = _macro_kernel(
         h1.open, h1.high, h1.low, h1.close, atr, first, params.trend_lookback, params.macro_zone / 100.0, SWING_ORDER)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -104,13 +108,13 @@ def _swing_flags(h, l, t, lookback, order):
     return highs, lows
 
 
-def swings_at(h1: pd.DataFrame, t: int, lookback: int) -> list[Swing]:
+def swings_at(h1: CandleArrays, t: int, lookback: int) -> list[Swing]:
     """Swing highs and lows known at candle ``t`` inside its window, oldest first."""
-    h, l = h1["high"].to_numpy(dtype=float), h1["low"].to_numpy(dtype=float)
+    h, l = h1.high, h1.low
     highs, lows = _swing_flags(h, l, t, lookback, SWING_ORDER)
-    times = h1["timestamp"]
-    out = [Swing(times.iloc[i], float(h[i]), "high") for i in np.flatnonzero(highs)]
-    out += [Swing(times.iloc[i], float(l[i]), "low") for i in np.flatnonzero(lows)]
+    stamps, tz, unit = h1.timestamps.asi8, h1.timestamps.tz, h1.timestamps.unit
+    out = [Swing(pd.Timestamp(int(stamps[i]), tz=tz, unit=unit), float(h[i]), "high") for i in np.flatnonzero(highs)]
+    out += [Swing(pd.Timestamp(int(stamps[i]), tz=tz, unit=unit), float(l[i]), "low") for i in np.flatnonzero(lows)]
     return sorted(out, key=lambda s: (s.time, s.kind))
 
 
@@ -198,14 +202,23 @@ def _reason(arrays: MacroArrays, t: int, side: Side | None, params: StrategyPara
 
 def evaluate_macro(h1: pd.DataFrame, pair: str, params: StrategyParams, tick: float) -> MacroDecision:
     """The MACRO verdict on the last candle of ``h1`` (closed 1h candles, oldest first)."""
-    t = len(h1) - 1
-    time = h1["timestamp"].iloc[t] + timeframe_delta(TIMEFRAME) if t >= 0 else pd.NaT
+    return decide_macro(CandleArrays.of(h1), pair, params, tick)
+
+
+def decide_macro(candles: CandleArrays, pair: str, params: StrategyParams, tick: float, *,
+                 atr: np.ndarray | None = None, count: int | None = None) -> MacroDecision:
+    """:func:`evaluate_macro` on arrays whose last candle is the decision candle.
+
+    ``candles`` may be only the last ``trend_lookback + 1`` (or more) candles of a longer history when that
+    history's ``atr`` is given (see :mod:`engines.live_state`); ``count`` is the number of candles seen in all.
+    """
+    t = len(candles) - 1
+    time = candles.timestamps[t] + timeframe_delta(TIMEFRAME) if t >= 0 else pd.NaT
     if t < params.trend_lookback - 1:
         return MacroDecision(pair, time, None, 0, (), (), (), None,
-                             f"need {params.trend_lookback} closed 1h candles, have {len(h1)}")
-    candles = CandleArrays.of(h1)
-    arrays = scan_arrays(candles, params, first=t - 1)
-    swings = swings_at(h1, t, params.trend_lookback)
+                             f"need {params.trend_lookback} closed 1h candles, have {len(candles) if count is None else count}")
+    arrays = scan_arrays(candles, params, first=t - 1, atr=atr)
+    swings = swings_at(candles, t, params.trend_lookback)
     support, resistance = swing_levels(swings, float(candles.close[t]), tick)
     side = signal_side(arrays, t, params)
     signal = build_signal(candles, t, side, arrays, pair, params, tick) if side else None

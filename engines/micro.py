@@ -86,14 +86,21 @@ class SideArrays:
                                 rsi_extreme=bool(self.rsi_extreme[t]), order_book_flip=book_flip)
 
 
-def scan_arrays(m15: CandleArrays, params: StrategyParams, first: int) -> dict[Side, SideArrays]:
-    """Levels tagged and checks for every candle index ``>= first`` of ``m15``."""
+def scan_arrays(m15: CandleArrays, params: StrategyParams, first: int, rsi_values: np.ndarray | None = None,
+                volume_ewma: np.ndarray | None = None) -> dict[Side, SideArrays]:
+    """Levels tagged and checks for every candle index ``>= first`` of ``m15``.
+
+    ``rsi_values`` / ``volume_ewma`` (aligned with ``m15``) are computed from ``m15`` unless given: the live
+    per-pair state passes the values it carries from the whole history it has seen.
+    """
     tol = params.tolerance / 100.0
     ll, lv, lw, sl, sv, sw = _tagged_levels(m15.open, m15.high, m15.low, m15.close, first, params.sr_lookback, tol,
                                             params.touches, params.wick_window, params.wick_ratio)
-    volume_ok = exhaustion.volume_drop(m15.volume, indicators.volume_ewma(m15.volume),
-                                       params.volume_multiplier)
-    rsi_values = indicators.rsi(m15.close, params.rsi_period)
+    if volume_ewma is None:
+        volume_ewma = indicators.volume_ewma(m15.volume)
+    volume_ok = exhaustion.volume_drop(m15.volume, volume_ewma, params.volume_multiplier)
+    if rsi_values is None:
+        rsi_values = indicators.rsi(m15.close, params.rsi_period)
     return {
         "LONG": SideArrays(ll, lv, volume_ok, lw, exhaustion.rsi_extreme(rsi_values, "LONG", params.rsi_low, params.rsi_high)),
         "SHORT": SideArrays(sl, sv, volume_ok, sw, exhaustion.rsi_extreme(rsi_values, "SHORT", params.rsi_low, params.rsi_high)),
@@ -180,14 +187,25 @@ def _reason(sides: dict[Side, SideArrays], t: int, qualifying: list[Side], param
 def evaluate_scalp(m15: pd.DataFrame, pair: str, params: StrategyParams, tick: float,
                    book: BookFlip | None = None) -> ScalpDecision:
     """The MICRO-SCALP verdict on the last candle of ``m15`` (closed 15m candles, oldest first)."""
-    t = len(m15) - 1
-    time = m15["timestamp"].iloc[t] + timeframe_delta(TIMEFRAME) if t >= 0 else pd.NaT
-    close = float(m15["close"].iloc[t]) if t >= 0 else float("nan")
+    return decide_scalp(CandleArrays.of(m15), pair, params, tick, book)
+
+
+def decide_scalp(arrays: CandleArrays, pair: str, params: StrategyParams, tick: float, book: BookFlip | None = None,
+                 *, rsi_values: np.ndarray | None = None, volume_ewma: np.ndarray | None = None,
+                 count: int | None = None) -> ScalpDecision:
+    """:func:`evaluate_scalp` on arrays whose last candle is the decision candle.
+
+    ``arrays`` may be only the last candles of a longer history (at least ``sr_lookback + 1``) when the
+    indicator values of that history are given (see :mod:`engines.live_state`); ``count`` is then the
+    number of candles seen in all.
+    """
+    t = len(arrays) - 1
+    time = arrays.timestamps[t] + timeframe_delta(TIMEFRAME) if t >= 0 else pd.NaT
+    close = float(arrays.close[t]) if t >= 0 else float("nan")
     if t < params.sr_lookback:
         return ScalpDecision(pair, time, close, (), None, None, ExhaustionChecks(), ExhaustionChecks(), None,
-                             f"need {params.sr_lookback + 1} closed 15m candles, have {len(m15)}")
-    arrays = CandleArrays.of(m15)
-    sides = scan_arrays(arrays, params, first=t)
+                             f"need {params.sr_lookback + 1} closed 15m candles, have {len(arrays) if count is None else count}")
+    sides = scan_arrays(arrays, params, first=t, rsi_values=rsi_values, volume_ewma=volume_ewma)
     levels = levels_before(arrays, t, params)
     checks = {side: sides[side].checks(t, exhaustion.order_book_flip(book, side)) for side in sides}
     qualifying = qualifying_sides(sides, t, params.min_checks, book)

@@ -182,6 +182,32 @@ class RiskBook:
         self.state.halved += int(halved)
 
 
+@dataclass(frozen=True)
+class TradePnl:
+    """What a position earned, in USDT: gross move, fees, funding (positive = paid) and the net."""
+
+    gross: float
+    fees: float
+    funding: float
+    net: float
+
+
+def trade_pnl(direction: float, notional: float, entry: float, exit: float, funding_rate_sum: float,
+              fee_rate: float) -> TradePnl:
+    """P&L of a position of entry ``notional`` (USDT) from ``entry`` to ``exit``: the one formula of the
+    backtester and the paper book.
+
+    quantity = notional / entry; gross = quantity x (exit - entry) x direction; fees = fee rate x
+    (entry notional + exit notional); funding = direction x (sum of the rates it was charged) x entry
+    notional; net = gross - fees - funding.
+    """
+    quantity = notional / entry
+    gross = quantity * (exit - entry) * direction
+    fees = fee_rate * (notional + quantity * exit)
+    funding = direction * funding_rate_sum * notional + 0.0  # no negative zero
+    return TradePnl(gross, fees, funding, gross - fees - funding)
+
+
 def side_of_slope(slope: float) -> Side | None:
     """MACRO's side from its trend: up-sloping LONG, down-sloping SHORT, flat none."""
     return "LONG" if slope > 0 else "SHORT" if slope < 0 else None

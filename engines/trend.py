@@ -36,9 +36,12 @@ def linear_fit(y: np.ndarray, start: int, end: int) -> tuple[float, float, float
     return slope, intercept, r2
 
 
+def hourly_slope(slope_per_bar: float, bars_per_hour: float, tick: float) -> float:
+    """The trend's slope per hour, rounded to a hundredth of a tick (as the signal JSON carries it)."""
+    return round(float(slope_per_bar * bars_per_hour), max(0, int(round(-np.log10(tick))) + 2))
+
+
 def trend_from_fit(slope_per_bar: float, value_now: float, bars_per_hour: float, tick: float) -> Trend:
     """The JSON trend: slope per hour (rounded to a hundredth of a tick) and value now (to the tick)."""
-    slope_decimals = max(0, int(round(-np.log10(tick))) + 2)
     value_decimals = max(0, int(round(-np.log10(tick))))
-    return Trend(slope=round(float(slope_per_bar * bars_per_hour), slope_decimals),
-                 intercept=round(float(value_now), value_decimals))
+    return Trend(slope=hourly_slope(slope_per_bar, bars_per_hour, tick), intercept=round(float(value_now), value_decimals))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engines.candles import resample, validate_candles
+from engines.candles import COLUMNS, resample, validate_candles
 from engines.errors import DataUnavailable, InvalidInput
 
 SYMBOL_PATTERN = re.compile(r"^([A-Z0-9]+)_(1m|15m|1h)\.parquet$")
@@ -48,7 +48,30 @@ def read_candles(data_dir: Path, symbol: str, timeframe: str) -> pd.DataFrame | 
     path = Path(data_dir) / f"{symbol}_{timeframe}.parquet"
     if not path.exists():
         return None
-    return validate_candles(pd.read_parquet(path), name=path.name)
+    try:
+        frame = pd.read_parquet(path, columns=list(COLUMNS))  # only the columns the engines use
+    except (KeyError, ValueError):  # a column is missing: read all, so validation names what is missing
+        frame = pd.read_parquet(path)
+    return validate_candles(frame, name=path.name)
+
+
+def read_candles_between(data_dir: Path, symbol: str, timeframe: str, start: pd.Timestamp,
+                         end: pd.Timestamp) -> pd.DataFrame:
+    """The validated candles of one file that open in ``[start, end)`` (the reader skips the rest)."""
+    path = Path(data_dir) / f"{symbol}_{timeframe}.parquet"
+    frame = pd.read_parquet(path, columns=list(COLUMNS), filters=[("timestamp", ">=", start), ("timestamp", "<", end)])
+    return validate_candles(frame, name=path.name)
+
+
+def read_span(data_dir: Path, symbol: str, timeframe: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last timestamp of one candle file, reading only its timestamp column (``None``: no file or empty)."""
+    path = Path(data_dir) / f"{symbol}_{timeframe}.parquet"
+    if not path.exists():
+        return None
+    stamps = pd.to_datetime(pd.read_parquet(path, columns=["timestamp"])["timestamp"], utc=True)
+    if stamps.empty:
+        return None
+    return stamps.min(), stamps.max()
 
 
 def load_pair(data_dir: Path, symbol: str) -> PairCandles:

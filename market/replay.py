@@ -26,20 +26,36 @@ from market.candle_store import CandleStore
 from market.dispatch import ListenerSet
 from market.feed import (DEFAULT_BUFFER_LENGTH, TIMEFRAMES, ClosedCandle, FundingUpdate, Listener, SourceState,
                          StartupProgress, StreamStatus)
-from market.files import list_symbols, read_candles, read_funding
+from market.files import list_symbols, read_candles, read_candles_between, read_funding, read_span
 
 logger = logging.getLogger(__name__)
 MINUTE = pd.Timedelta(minutes=1)
+CHUNK = pd.Timedelta(days=1)  # 1m candles held in memory per pair, read from disk as the replay goes
 
 
 @dataclass
 class _Series:
-    """One pair's candles of one timeframe as arrays, with the index of the next one to emit."""
+    """One pair's candles of one timeframe still to be replayed, as arrays, with the index of the next one."""
 
-    close_ns: np.ndarray
-    values: np.ndarray  # open, high, low, close, volume
     open_ns: np.ndarray
+    step_ns: int
+    values: np.ndarray  # rows of open, high, low, close, volume
     next_index: int = 0
+    more_from: int | None = None  # open time (ns) of the next chunk still on disk (1m only)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.next_index >= len(self.open_ns)
+
+    def close_ns(self, index: int) -> int:
+        return int(self.open_ns[index]) + self.step_ns
+
+
+def release_arrow_memory() -> None:
+    """Give the memory pyarrow kept from reading the files back to the system (mimalloc/jemalloc keep it)."""
+    import pyarrow
+
+    pyarrow.default_memory_pool().release_unused()
 
 
 @dataclass
@@ -70,6 +86,7 @@ class ReplayFeed:
         self._pairs: list[str] = []
         self._series: dict[tuple[str, str], _Series] = {}
         self._funding: dict[str, _Funding] = {}
+        self._spans: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
         self._ticks: dict[str, float] = {}
         self._clock: pd.Timestamp | None = None
         self._processed: pd.Timestamp | None = None
@@ -81,13 +98,13 @@ class ReplayFeed:
     # -- MarketFeed --------------------------------------------------------------------------
     async def start(self, pairs: Sequence[str]) -> None:
         self._pairs = list(pairs) or list_symbols(self.data_dir, "1m")
-        frames = {pair: self._read_pair(pair) for pair in self._pairs}
-        begin = self._replay_start(frames)
-        for pair, m1 in frames.items():
-            self._prepare_pair(pair, m1, begin)
+        spans = self._spans = {pair: self._read_span(pair) for pair in self._pairs}
+        begin = self._replay_start(spans)
+        for pair in self._pairs:  # one pair at a time: only one month of 1m candles is ever in memory
+            self._prepare_pair(pair, self._read_pair(pair), begin)
+        release_arrow_memory()
         self._clock = self._processed = begin
-        self._end = max(series.close_ns[-1] for series in self._series.values() if len(series.close_ns))
-        self._end = pd.Timestamp(self._end, tz="UTC")
+        self._end = max(span[1] for span in spans.values()) + MINUTE
         logger.info("replay of %d pairs from %s to %s", len(self._pairs), begin, self._end)
         for pair in self._pairs:
             await self._emit_funding_state(pair)
@@ -161,21 +178,31 @@ class ReplayFeed:
         await self._advance_to(self.end)
 
     # -- internals ---------------------------------------------------------------------------
+    def _missing(self, pair: str) -> DataUnavailable:
+        known = ", ".join(list_symbols(self.data_dir, "1m")) or "none"
+        return DataUnavailable(f"no 1m candles for {pair} in {self.data_dir} (pairs there: {known})")
+
+    def _read_span(self, pair: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last 1m open time of ``pair`` (only the timestamp column is read)."""
+        span = read_span(self.data_dir, pair, "1m")
+        if span is None:
+            raise self._missing(pair)
+        return span
+
     def _read_pair(self, pair: str) -> pd.DataFrame:
         m1 = read_candles(self.data_dir, pair, "1m")
         if m1 is None or m1.empty:
-            known = ", ".join(list_symbols(self.data_dir, "1m")) or "none"
-            raise DataUnavailable(f"no 1m candles for {pair} in {self.data_dir} (pairs there: {known})")
+            raise self._missing(pair)
         return m1
 
-    def _replay_start(self, frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    def _replay_start(self, spans: dict[str, tuple[pd.Timestamp, pd.Timestamp]]) -> pd.Timestamp:
         if self.requested_start is not None:
             begin = pd.Timestamp(self.requested_start)
             begin = begin.tz_localize("UTC") if begin.tzinfo is None else begin.tz_convert("UTC")
         else:
-            first = max(frame["timestamp"].iloc[0] for frame in frames.values())
+            first = max(span[0] for span in spans.values())
             begin = first.ceil("1h") + self.warmup
-        last = min(frame["timestamp"].iloc[-1] for frame in frames.values()) + MINUTE
+        last = min(span[1] for span in spans.values()) + MINUTE
         if begin >= last:
             raise DataUnavailable(f"replay start {begin} is not before the end of the data ({last}); "
                                   f"lower warmup_hours ({self.warmup / pd.Timedelta(hours=1):g}) or pick a start")
@@ -186,14 +213,16 @@ class ReplayFeed:
         self._ticks[pair] = infer_tick(m1["close"].to_numpy())
         for timeframe in TIMEFRAMES:
             frame = resample(m1, timeframe)
-            close = frame["timestamp"] + timeframe_delta(timeframe)
-            warm = int((close <= begin).sum())
-            self._store.load(pair, timeframe, frame.iloc[:warm])
+            step = timeframe_delta(timeframe).value
+            open_ns = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            warm = int(np.searchsorted(open_ns + step, begin.value, side="right"))
+            self._store.load(pair, timeframe, frame.iloc[max(0, warm - self._store.max_length):warm])
+            # only what is still to be replayed is kept, as compact arrays; 1m candles a day at a time
+            keep = len(open_ns) if timeframe != "1m" else int(np.searchsorted(open_ns, begin.value + CHUNK.value))
             self._series[(pair, timeframe)] = _Series(
-                close_ns=close.to_numpy(dtype="datetime64[ns]").astype(np.int64),
-                values=frame[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float),
-                open_ns=frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64),
-                next_index=warm)
+                open_ns=open_ns[warm:keep].copy(), step_ns=step,
+                values=frame[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float)[warm:keep].copy(),
+                more_from=int(open_ns[keep]) if keep < len(open_ns) else None)
         funding = read_funding(self.funding_dir, pair)
         if funding is not None and not funding.empty:
             times = list(funding["timestamp"])
@@ -228,7 +257,9 @@ class ReplayFeed:
         limit = minute.value
         for timeframe in TIMEFRAMES:
             series = self._series[(pair, timeframe)]
-            while series.next_index < len(series.close_ns) and series.close_ns[series.next_index] <= limit:
+            while series.exhausted and series.more_from is not None and series.more_from + series.step_ns <= limit:
+                self._read_chunk(pair, timeframe, series)
+            while series.next_index < len(series.open_ns) and series.close_ns(series.next_index) <= limit:
                 candle = self._candle(pair, timeframe, series, series.next_index)
                 series.next_index += 1
                 self._store.append(candle)
@@ -238,6 +269,16 @@ class ReplayFeed:
                 and funding.times[funding.next_index + 1] <= minute:
             funding.next_index += 1
             await self._emit_funding_state(pair)
+
+    def _read_chunk(self, pair: str, timeframe: str, series: _Series) -> None:
+        """The next ``CHUNK`` of candles from disk (the replay holds one day of 1m candles per pair)."""
+        start = pd.Timestamp(series.more_from, tz="UTC")
+        frame = read_candles_between(self.data_dir, pair, timeframe, start, start + CHUNK)
+        series.open_ns = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        series.values = frame[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float)
+        series.next_index = 0
+        last = self._spans[pair][1]
+        series.more_from = (start + CHUNK).value if start + CHUNK <= last else None
 
     async def _emit_funding_state(self, pair: str) -> None:
         """The rate that settles at the next funding time after the last settlement seen."""

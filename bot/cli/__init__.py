@@ -3,16 +3,22 @@
 Each public module ``bot/cli/<name>.py`` (names starting with ``_`` are shared code) defines ``register(subparsers) -> None``, which adds its parser
 and sets ``handler=<callable(args) -> int>``. Errors of the project's hierarchy become one line on
 stderr and exit status 2; nothing else is printed on stdout but the command's own output.
+
+Only the module of the command being run is imported (the others are listed with the ``help=`` text
+of their ``add_parser`` call, read from their source), so ``signaltracker --help`` and every command
+start without loading what the other commands need (pandas, numba, matplotlib...).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import logging
 import os
 import pkgutil
 import sys
+from pathlib import Path
 
 from engines.errors import SignalTrackerError
 
@@ -27,19 +33,43 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _help_text(name: str) -> str | None:
+    """The ``help=`` of the module's ``add_parser`` call, read from its source (no import)."""
+    try:
+        tree = ast.parse((Path(__path__[0]) / f"{name}.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_parser":
+            for keyword in node.keywords:
+                if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):
+                    return str(keyword.value.value)
+    return None
+
+
+def _command(argv: list[str], names: list[str]) -> str | None:
+    """The subcommand named on the command line (the first argument that is one), if any."""
+    return next((a for a in argv if a in names), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names is imported and fully registered."""
     parser = _Parser(prog="signaltracker", description="Crypto signal engines, backtests and sweeps.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
-            continue
-        importlib.import_module(f"{__name__}.{module.name}").register(subparsers)
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    wanted = names if argv is None else [_command(argv, names)]
+    for name in names:
+        if name in wanted:
+            importlib.import_module(f"{__name__}.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=_help_text(name))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

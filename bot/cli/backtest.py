@@ -23,7 +23,6 @@ import pandas as pd
 
 from bot.cli._arguments import parse_pairs, parse_time
 from bot.cli._exchange import EXCHANGES, exchange_history, parse_days
-from charts.equity_chart import render_equity_chart
 from engines.backtest.history import History, PairHistory
 from engines.backtest.run import BacktestRequest, run_backtest
 from engines.backtest.report import BacktestReport
@@ -112,6 +111,8 @@ def write_outputs(report: BacktestReport, out: Path) -> list[Path]:
 
 def equity_png(report: BacktestReport) -> bytes:
     """The equity curve and its drawdown, in front of the random-entry runs' 5-95 % band."""
+    from charts.equity_chart import render_equity_chart  # drawing only when asked for (--out)
+
     d = report.data
     title = f"Backtest {d['days']:g}d, {len(d['pairs'])} pairs"
     return render_equity_chart(report.equity, title=title, band=report.random_band)

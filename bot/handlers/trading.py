@@ -13,7 +13,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-import charts
 from bot import render
 from bot.drawing import draw
 from bot.arguments import parse_backtest, parse_pair_only
@@ -83,6 +82,8 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.edit_text(render.backtest_done(title, result.report), parse_mode=ParseMode.HTML)
     await reply(update, render.preformatted(result.report.to_text()))
     chat = update.effective_message
+    import charts  # matplotlib on the first chart only
+
     png = await draw(charts.render_equity_chart, result.report.equity, title=title[:90],
                      band=result.report.random_band)
     await chat.reply_photo(InputFile(png, filename="equity.png"), caption=escape(title))

@@ -21,7 +21,7 @@ import pandas as pd
 from engines.backtest.candidates import Candidate
 from engines.models import ExhaustionChecks
 from engines.params import StrategyParams
-from engines.risk import LEVERAGE, MARGIN_FRACTION, MacroView, RiskBook, Verdict
+from engines.risk import LEVERAGE, MARGIN_FRACTION, MacroView, RiskBook, Verdict, trade_pnl
 
 CAPITAL = 200_000.0
 FEE_RATE = 0.0006
@@ -81,16 +81,13 @@ class PortfolioRun:
 
 def close_trade(candidate: Candidate, verdict: Verdict, macro_open: bool, costs: Costs) -> Trade:
     signal = candidate.signal
-    direction = 1.0 if signal.side == "LONG" else -1.0
-    quantity = verdict.notional / candidate.entry_price
-    gross = quantity * (candidate.exit_price - candidate.entry_price) * direction
-    fees = costs.fee_rate * (verdict.notional + quantity * candidate.exit_price)
-    funding = direction * candidate.funding_rate_sum * verdict.notional + 0.0  # no negative zero
+    pnl = trade_pnl(1.0 if signal.side == "LONG" else -1.0, verdict.notional, candidate.entry_price,
+                    candidate.exit_price, candidate.funding_rate_sum, costs.fee_rate)
     return Trade(
         pair=signal.pair, engine=signal.type, side=signal.side, signal_time=pd.Timestamp(signal.timestamp),
         entry_time=candidate.entry_time, entry=candidate.entry_price, exit_time=candidate.exit_time,
         exit=candidate.exit_price, reason=candidate.reason, size=verdict.notional, margin=verdict.margin,
-        fees=fees, funding=funding, pnl=gross - fees - funding, same_candle=candidate.same_candle,
+        fees=pnl.fees, funding=pnl.funding, pnl=pnl.net, same_candle=candidate.same_candle,
         halved=verdict.reason == "halved", macro_open=macro_open, tp=signal.tp, sl=signal.sl,
         checks=signal.exhaustion_checks if signal.type == "SCALP" else None)
 

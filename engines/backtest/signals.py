@@ -19,7 +19,7 @@ from engines.micro import scalp_signals
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.risk import MacroView, side_of_slope
-from engines.trend import trend_from_fit
+from engines.trend import hourly_slope
 
 EngineChoice = Literal["micro", "macro", "all"]
 HOUR = timeframe_delta("1h")
@@ -65,15 +65,17 @@ def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestam
         return []
     arrays = scan_arrays(CandleArrays.of(h1.iloc[:last]), params, max(0, first - 1))
     times = close_times.iloc[first:last].dt.to_pydatetime()
-    views = []
-    for t, time in zip(range(first, last), times):
-        ready = t >= params.trend_lookback - 1 and np.isfinite(arrays.confidence[t])
-        side = side_of_slope(_hourly_slope(arrays, t, history.tick)) if ready else None
-        views.append(MacroView.model_construct(pair=history.pair, side=side,
-                                               confidence=int(arrays.confidence[t]) if ready else 0, time=time))
-    return views
+    index = np.arange(first, last)
+    ready = (index >= params.trend_lookback - 1) & np.isfinite(arrays.confidence[first:last])
+    sides = _sides(arrays.slope[first:last], history.tick)
+    confidence = np.where(ready, np.nan_to_num(arrays.confidence[first:last]), 0).astype(int).tolist()
+    return [MacroView.model_construct(pair=history.pair, side=side if ok else None, confidence=c, time=time)
+            for side, ok, c, time in zip(sides, ready.tolist(), confidence, times)]
 
 
-def _hourly_slope(arrays, t: int, tick: float) -> float:
-    """The trend slope exactly as a MACRO signal/decision carries it (rounded per hour)."""
-    return trend_from_fit(arrays.slope[t], arrays.value[t], 1.0, tick).slope
+def _sides(slopes: np.ndarray, tick: float) -> list:
+    """The side of each trend slope exactly as a MACRO decision carries it: the sign of the slope rounded per
+    hour (:func:`engines.trend.hourly_slope`); only slopes within one rounding unit of zero need the rounding."""
+    unit = 10.0 ** -max(0, int(round(-np.log10(tick))) + 2)
+    return [side_of_slope(slope if abs(slope) >= unit or not np.isfinite(slope) else hourly_slope(slope, 1.0, tick))
+            for slope in slopes.tolist()]

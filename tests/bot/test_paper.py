@@ -53,7 +53,9 @@ def test_admitted_signal_fills_at_the_next_minute_open_and_stops_out(eth_m1: pd.
     [closed] = feed(book, eth_m1, "2025-05-15 05:47", "2025-05-15 06:00")
     assert (closed.exit_reason, closed.exit_price, closed.exit_time) == \
         ("sl", 2564.18, pd.Timestamp("2025-05-15 05:48", tz="UTC"))
-    assert closed.realized == pytest.approx((2564.18 - 2590.07) / 2590.07 * 200_000 - 240.0)
+    # fees as the backtester charges them: 0.06 % of the entry notional and of the exit notional
+    exit_notional = 200_000 * 2564.18 / 2590.07
+    assert closed.realized == pytest.approx((2564.18 - 2590.07) / 2590.07 * 200_000 - 0.0006 * (200_000 + exit_notional))
     assert book.equity == pytest.approx(200_000 + closed.realized)
 
 
