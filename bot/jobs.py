@@ -11,7 +11,8 @@
   position's own open settled before the next admission), (3) funding whose instant falls before the
   minute ends, to the positions open across it, (4) the rest of each candle (TP/SL inside it). This is the order of
   :func:`engines.backtest.portfolio.simulate`, so a replay trades exactly as ``run_backtest``.
-  A signal is therefore admitted and broadcast when the first minute after its close has closed.
+  A signal is therefore admitted and broadcast when the first minute after its close has closed (at
+  once when no position is open: then nothing at that open can change the admission).
   Funding is charged at the last rate announced for its instant. A decision made more than a minute
   after its close is late: it fills at the first 1m open after the decision.
 - Broadcasts run as background tasks: Telegram's flood limits (20 messages a minute in a group
@@ -30,6 +31,7 @@ import pandas as pd
 from telegram.ext import Application, CallbackContext
 
 from bot.broadcast import Broadcaster
+from bot.paper import PaperPosition
 from bot.live import FundingSchedule, late_fill_start
 from bot.service import BotService
 from engines.candles import timeframe_delta
@@ -211,14 +213,20 @@ class MarketJobs:
             if isinstance(item.result, MacroDecision):
                 self.service.note_macro(item.result)
             summary = item.result.reason
-            if item.result.signal is not None:
+            if item.result.signal is not None and self.service.journal.get(item.result.signal.key) is not None:
+                summary = f"{item.result.signal.key} already handled"  # e.g. decided again after a restart
+            elif item.result.signal is not None:
                 signals.append((item.result.signal, item.result, item.timeframe))
                 summary = f"{item.result.signal.key}: admitted when {batch.close:%H:%M} + 1 min has closed"
             self.service.record_decision(f"{ENGINE_NAMES[item.timeframe]} {item.pair}", item.result.time,
                                          item.seconds, summary)
         if signals:
-            decided = pd.Timestamp(self.service.feed.now())
-            self._admissions.setdefault(batch.close, []).extend((s, r, tf, decided) for s, r, tf in signals)
+            decided_at = pd.Timestamp(self.service.feed.now())
+            self._admissions.setdefault(batch.close, []).extend((s, r, tf, decided_at) for s, r, tf in signals)
+            if not self.service.paper.open_positions():
+                # nothing can exit at the next open, so nothing there can change these admissions: admit now
+                async with self._settling:
+                    await self._admit_until(batch.close, {})
         self.service.record_batch(batch.close, total, [(f"{d.pair} {d.timeframe}", d.seconds) for d in decided],
                                   len(signals))
 
@@ -266,18 +274,25 @@ class MarketJobs:
         for pair, candle in candles.items():
             if paper.has_open(pair):
                 closed += self.service.on_open(candle)
-        for close in sorted(c for c in self._admissions if c <= opened):
-            for signal, result, timeframe, decided in sorted(self._admissions.pop(close), key=admission_order):
-                summary = await self._take(signal, result, timeframe, decided)
-                self.service.update_decision(f"{ENGINE_NAMES[timeframe]} {signal.pair}", summary)
-                if signal.pair in candles and paper.has_open(signal.pair):
-                    closed += self.service.on_open(candles[signal.pair])
+        closed += await self._admit_until(opened, candles)
         self._charge_funding(opened + MINUTE)
         for pair, candle in candles.items():
             if paper.has_open(pair):
                 closed += self.service.on_minute(candle)
         for position in closed:
             self.broadcaster.start_result(position)
+
+    async def _admit_until(self, opened: pd.Timestamp, candles: dict[str, ClosedCandle]) -> list[PaperPosition]:
+        """Admit the signals of the closes up to ``opened`` in the backtester's order; a new position's own
+        open (a fill, or a gap through its stop) is settled before the next admission."""
+        closed: list[PaperPosition] = []
+        for close in sorted(c for c in self._admissions if c <= opened):
+            for signal, result, timeframe, decided in sorted(self._admissions.pop(close), key=admission_order):
+                summary = await self._take(signal, result, timeframe, decided)
+                self.service.update_decision(f"{ENGINE_NAMES[timeframe]} {signal.pair}", summary)
+                if signal.pair in candles and self.service.paper.has_open(signal.pair):
+                    closed += self.service.on_open(candles[signal.pair])
+        return closed
 
     def _charge_funding(self, before: pd.Timestamp) -> None:
         """Funding whose instant is before ``before`` (the end of the minute being settled) to the positions
