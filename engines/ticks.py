@@ -1,10 +1,19 @@
-"""Price tick: inferred from candles when the exchange does not say, and rounding to it."""
+"""Price tick: inferred from candles when the exchange does not say, and rounding to it.
+
+Rounding works on the tick grid in decimal arithmetic: the price and the tick are read as the
+decimals they print as (``1.235``, ``0.005``), the number of ticks is rounded half to even, and the
+result is that many ticks, so any tick works (0.5, 0.25, 0.005, not only powers of ten) and the
+float returned prints as the tick's decimals, without float noise.
+"""
 
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import numpy as np
+
+from engines.errors import InvalidInput
 
 MAX_DECIMALS = 10
 
@@ -21,10 +30,25 @@ def infer_tick(prices: np.ndarray) -> float:
 
 
 def tick_decimals(tick: float) -> int:
-    """Decimal places of a power-of-ten-or-finer tick (0.01 -> 2, 1 -> 0)."""
-    return max(0, int(round(-math.log10(tick)))) if tick < 1 else 0
+    """Decimal places a price on this tick needs (0.01 -> 2, 0.005 -> 3, 0.5 -> 1, 1 -> 0)."""
+    exponent = _decimal(tick).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
 
 
 def round_to_tick(price: float, tick: float) -> float:
-    """``price`` on the tick grid, printed without float noise."""
-    return round(round(price / tick) * tick, tick_decimals(tick))
+    """``price`` on the nearest point of the tick grid (ties to the even tick), printed without float noise."""
+    step = _decimal(tick)
+    if not step > 0:
+        raise InvalidInput(f"a tick must be a positive number, got {tick!r}")
+    if not math.isfinite(price):
+        return float(price)
+    ticks = (_decimal(price) / step).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return float(ticks * step)
+
+
+def _decimal(value: float) -> Decimal:
+    """The decimal a float prints as (``repr``): 0.005 is 0.005, not 0.005000000000000000104…"""
+    try:
+        return Decimal(repr(float(value)))
+    except (InvalidOperation, ValueError) as e:
+        raise InvalidInput(f"not a number: {value!r}") from e
