@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engines.errors import InvalidInput
+from engines.errors import InvalidInput, quoted
 from engines.params import parse_assignments, parse_value
 from bot.commands import COMMANDS
 from bot.subscriptions import FORMATS
@@ -15,8 +15,9 @@ TIMEFRAMES = ("15m", "1h")
 ENGINES = ("micro", "macro")
 MAX_SIGNALS = 50
 MAX_BACKTEST_DAYS = 60
-_PAIR = re.compile(r"^[A-Z0-9]{2,15}$")
-_DAYS = re.compile(r"^(\d+)d$")
+_PAIR = re.compile(r"[A-Z0-9]{2,15}")
+_DAYS = re.compile(r"([0-9]{1,4})d")
+_WHOLE = re.compile(r"[0-9]{1,4}")  # ASCII digits only: '²' and '①' are digits to str.isdigit, not to int()
 
 
 class UsageError(InvalidInput):
@@ -64,11 +65,16 @@ class SubscribeRequest:
     format: str = "standard"
 
 
+def whole_number(text: str) -> int | None:
+    """``text`` as a small whole number written in ASCII digits, else None."""
+    return int(text) if _WHOLE.fullmatch(text) else None
+
+
 def parse_pair(command: str, text: str) -> str:
     """``sol``, ``SOL`` and ``SOLUSDT`` all mean ``SOLUSDT``."""
     pair = text.strip().upper()
-    if not _PAIR.match(pair):
-        raise UsageError(command, f"PAIR must be a symbol like SOLUSDT, got {text!r}")
+    if not _PAIR.fullmatch(pair):
+        raise UsageError(command, f"PAIR must be a symbol like SOLUSDT, got {quoted(text)}")
     return pair if pair.endswith("USDT") else pair + "USDT"
 
 
@@ -76,14 +82,14 @@ def _expect(command: str, args: list[str], most: int, least: int = 0) -> None:
     if len(args) < least:
         raise UsageError(command, "missing argument")
     if len(args) > most:
-        raise UsageError(command, f"too many arguments: {' '.join(args[most:])!r}")
+        raise UsageError(command, f"too many arguments: {quoted(' '.join(args[most:]))}")
 
 
 def parse_levels(args: list[str]) -> LevelsRequest:
     _expect("levels", args, 2, 1)
     timeframe = args[1].lower() if len(args) == 2 else "15m"
     if timeframe not in TIMEFRAMES:
-        raise UsageError("levels", f"timeframe must be 15m or 1h, got {args[1]!r}")
+        raise UsageError("levels", f"timeframe must be 15m or 1h, got {quoted(args[1])}")
     return LevelsRequest(parse_pair("levels", args[0]), timeframe)
 
 
@@ -96,16 +102,17 @@ def parse_signals(args: list[str]) -> SignalsRequest:
     _expect("signals", args, 1)
     if not args:
         return SignalsRequest()
-    if not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_SIGNALS:
-        raise UsageError("signals", f"N must be a whole number from 1 to {MAX_SIGNALS}, got {args[0]!r}")
-    return SignalsRequest(int(args[0]))
+    count = whole_number(args[0])
+    if count is None or not 1 <= count <= MAX_SIGNALS:
+        raise UsageError("signals", f"N must be a whole number from 1 to {MAX_SIGNALS}, got {quoted(args[0])}")
+    return SignalsRequest(count)
 
 
 def parse_backtest(args: list[str]) -> BacktestRequestArgs:
     _expect("backtest", args, 30, 1)
-    match = _DAYS.match(args[0].lower())
+    match = _DAYS.fullmatch(args[0].lower())
     if not match or not 1 <= int(match.group(1)) <= MAX_BACKTEST_DAYS:
-        raise UsageError("backtest", f"period must be days like 7d (1d-{MAX_BACKTEST_DAYS}d), got {args[0]!r}")
+        raise UsageError("backtest", f"period must be days like 7d (1d-{MAX_BACKTEST_DAYS}d), got {quoted(args[0])}")
     rest, pairs = args[1:], ()
     if rest and "=" not in rest[0]:
         pairs = tuple(parse_pair("backtest", p) for p in rest[0].split(",") if p)
@@ -122,7 +129,7 @@ def parse_tune(args: list[str]) -> TuneRequest:
         args = args[0].split("=", 1)
     _expect("tune", args, 2)
     if len(args) == 1:
-        raise UsageError("tune", f"missing the value for {args[0]!r}")
+        raise UsageError("tune", f"missing the value for {quoted(args[0])}")
     if not args:
         return TuneRequest()
     try:
@@ -136,16 +143,17 @@ def parse_subscribe(args: list[str]) -> SubscribeRequest:
     for item in args:
         key, sep, value = item.partition("=")
         if not sep or key not in ("pairs", "engine", "min_confidence", "format") or not value:
-            raise UsageError("subscribe", f"expected pairs=…, engine=…, min_confidence=… or format=…, got {item!r}")
+            raise UsageError("subscribe", f"expected pairs=…, engine=…, min_confidence=… or format=…, got {quoted(item)}")
         values[key] = value
     pairs = tuple(parse_pair("subscribe", p) for p in values.get("pairs", "").split(",") if p)
     engine = values.get("engine")
     if engine is not None and engine.lower() not in ENGINES:
-        raise UsageError("subscribe", f"engine must be micro or macro, got {engine!r}")
-    confidence = values.get("min_confidence", "0")
-    if not confidence.isdigit() or not 0 <= int(confidence) <= 100:
-        raise UsageError("subscribe", f"min_confidence must be a whole number from 0 to 100, got {confidence!r}")
+        raise UsageError("subscribe", f"engine must be micro or macro, got {quoted(engine)}")
+    confidence = whole_number(values.get("min_confidence", "0"))
+    if confidence is None or not 0 <= confidence <= 100:
+        raise UsageError("subscribe", "min_confidence must be a whole number from 0 to 100, "
+                                      f"got {quoted(values['min_confidence'])}")
     message_format = values.get("format", "standard").lower()
     if message_format not in FORMATS:
-        raise UsageError("subscribe", f"format must be {' or '.join(FORMATS)}, got {values['format']!r}")
-    return SubscribeRequest(pairs, engine.lower() if engine else None, int(confidence), message_format)
+        raise UsageError("subscribe", f"format must be {' or '.join(FORMATS)}, got {quoted(values['format'])}")
+    return SubscribeRequest(pairs, engine.lower() if engine else None, confidence, message_format)

@@ -113,7 +113,8 @@ def run_chat_backtest(request: BacktestRequestArgs, *, feed: MarketFeed, params:
     start = end - pd.Timedelta(days=request.days)
     if start < history.first:
         days = (end - history.first) / pd.Timedelta(days=1)
-        raise DataUnavailable(f"the bot has {days:.1f} days of data before now; ask for at most {int(days)}d")
+        advice = f"ask for at most {int(days)}d" if days >= 1 else "a backtest needs at least 1d; try again later"
+        raise DataUnavailable(f"the bot has {days:.1f} days of data before now; {advice}")
     report = run_backtest(BacktestRequest(history, start, end, params),
                           progress=progress)
     return BacktestResult(report, report.trades_csv().encode())

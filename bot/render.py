@@ -34,6 +34,7 @@ CAPTION_LIMIT = 1024
 MARK = {True: "✅", False: "▫️"}
 STALE_MINUTES = 2  # a 1m close older than this means at least one candle is late
 SOURCE_NOTE_CHARS = 160
+COMMAND_NAME_LIMIT = 32  # Telegram's longest command name
 
 
 def _open_tags(html_text: str) -> list[str]:
@@ -88,11 +89,13 @@ def help_text(is_admin: bool = True) -> str:
 
 
 def usage_error(problem: str, command: Command) -> str:
-    return f"⚠️ {escape(problem)}\n{escape(command.usage_line)}"
+    usage = escape(command.usage_line)
+    return clip(f"⚠️ {escape(problem)}", TEXT_LIMIT - len(usage) - 1) + f"\n{usage}"
 
 
 def unknown_command(name: str) -> str:
-    return f"⚠️ Unknown command /{escape(name)}. Try /help — e.g. <code>/levels SOLUSDT</code>"
+    shown = name if len(name) <= COMMAND_NAME_LIMIT else name[:COMMAND_NAME_LIMIT] + "…"
+    return f"⚠️ Unknown command /{escape(shown)}. Try /help — e.g. <code>/levels SOLUSDT</code>"
 
 
 def refused(name: str) -> str:
@@ -100,7 +103,7 @@ def refused(name: str) -> str:
 
 
 def failure(message: str) -> str:
-    return f"⚠️ {escape(message)}"
+    return clip(f"⚠️ {escape(message)}")
 
 
 def levels_caption(view: LevelsView) -> str:
@@ -201,7 +204,8 @@ def position_closed(position: PaperPosition) -> str:
 
 
 def params_table(version: ParamsVersion) -> str:
-    lines = [f"<b>Parameters v{version.version}</b> (by {escape(version.changed_by)}, {when(version.changed_at)})"]
+    origin = "the defaults" if version.parent is None else f"by {escape(version.changed_by)}, {when(version.changed_at)}"
+    lines = [f"<b>Parameters v{version.version}</b> ({origin})"]
     values = version.params.model_dump()
     for key, spec in PARAM_SPECS.items():
         lines.append(f"<code>{key}</code> = {values[key]} <i>({escape(describe_range(key))})</i>")

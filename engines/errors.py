@@ -41,3 +41,17 @@ class MarketError(SignalTrackerError):
 
 class StorageError(SignalTrackerError):
     """The state store could not be read or written."""
+
+
+QUOTED_CHARACTERS = 40
+
+
+def quoted(value: object) -> str:
+    """``value`` as an error message shows it: ``repr``, cut to ``QUOTED_CHARACTERS`` characters.
+
+    Messages name what the user gave without echoing a 4,000-character argument back in full.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > QUOTED_CHARACTERS:
+        return repr(text[:QUOTED_CHARACTERS]) + f"… ({len(text):,} characters)"
+    return repr(value)

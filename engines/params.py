@@ -7,14 +7,17 @@ The same model is used by the engines, the backtester, the CLI (``--param key=va
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engines.errors import ParamError
+from engines.errors import ParamError, quoted
 
 MacroConflict = Literal["halve", "stand_aside"]
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?")  # ASCII, no nan or inf
 
 
 class StrategyParams(BaseModel):
@@ -54,12 +57,12 @@ class StrategyParams(BaseModel):
     def with_changes(self, **changes: Any) -> "StrategyParams":
         """A validated copy with ``changes`` applied; raises :class:`ParamError`."""
         for key in changes:
-            _spec(key)
+            param_spec(key)
         try:
             return StrategyParams.model_validate({**self.model_dump(), **changes})
         except ValidationError as e:
             key = str(e.errors()[0]["loc"][0])
-            raise ParamError(f"{key}: {describe_range(key)}, got {changes[key]!r}") from e
+            raise ParamError(f"{key}: {describe_range(key)}, got {quoted(changes[key])}") from e
 
 
 @dataclass(frozen=True)
@@ -90,15 +93,16 @@ PARAM_SPECS: dict[str, ParamSpec] = _build_specs()
 DEFAULT_PARAMS = StrategyParams()
 
 
-def _spec(key: str) -> ParamSpec:
+def param_spec(key: str) -> ParamSpec:
+    """What ``key`` accepts; raises :class:`ParamError` for an unknown key."""
     if key not in PARAM_SPECS:
-        raise ParamError(f"unknown parameter {key!r}; known: {', '.join(PARAM_SPECS)}")
+        raise ParamError(f"unknown parameter {quoted(key)}; known: {', '.join(PARAM_SPECS)}")
     return PARAM_SPECS[key]
 
 
 def describe_range(key: str) -> str:
     """Human text of what ``key`` accepts, e.g. ``'a number from 0.2 to 0.3'``."""
-    spec = _spec(key)
+    spec = param_spec(key)
     if spec.choices:
         return "one of " + " | ".join(spec.choices)
     noun = "a whole number" if spec.kind is int else "a number"
@@ -107,18 +111,17 @@ def describe_range(key: str) -> str:
 
 def parse_value(key: str, text: str) -> Any:
     """Parse the text of one value for ``key``; range is checked by :meth:`StrategyParams.with_changes`."""
-    spec = _spec(key)
+    spec = param_spec(key)
     if spec.choices:
         if text not in spec.choices:
-            raise ParamError(f"{key}: {describe_range(key)}, got {text!r}")
+            raise ParamError(f"{key}: {describe_range(key)}, got {quoted(text)}")
         return text
-    try:
-        number = float(text)
-    except ValueError as e:
-        raise ParamError(f"{key}: {describe_range(key)}, got {text!r}") from e
+    number = float(text) if _NUMBER.fullmatch(text) else math.nan
+    if not math.isfinite(number):
+        raise ParamError(f"{key}: {describe_range(key)}, got {quoted(text)}")
     if spec.kind is int:
         if not number.is_integer():
-            raise ParamError(f"{key}: {describe_range(key)}, got {text!r}")
+            raise ParamError(f"{key}: {describe_range(key)}, got {quoted(text)}")
         return int(number)
     return number
 
@@ -129,7 +132,7 @@ def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip() or not text.strip():
-            raise ParamError(f"expected key=value, got {item!r}")
+            raise ParamError(f"expected key=value, got {quoted(item)}")
         changes[key.strip()] = parse_value(key.strip(), text.strip())
     return changes
 

@@ -5,9 +5,25 @@ Errors are :class:`engines.errors.InvalidInput` naming the flag and what it acce
 
 from __future__ import annotations
 
+import argparse
+import math
+
 import pandas as pd
 
-from engines.errors import InvalidInput
+from engines.errors import InvalidInput, quoted
+
+MAX_DAYS = 3650
+
+
+def days_argument(text: str) -> float:
+    """``--days``: a finite number of days in (0, MAX_DAYS]; ``nan``, ``inf`` and ``1e9`` are refused."""
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not (text.isascii() and 0 < days <= MAX_DAYS):
+        raise argparse.ArgumentTypeError(f"expected a number of days above 0 and at most {MAX_DAYS}, got {quoted(text)}")
+    return days
 
 
 def parse_time(text: str, flag: str) -> pd.Timestamp:

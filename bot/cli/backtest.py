@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.cli._arguments import parse_pairs, parse_time
+from bot.cli._arguments import days_argument, parse_pairs, parse_time
 from bot.cli._exchange import EXCHANGES, exchange_history, parse_days
 from engines.backtest.history import History, PairHistory
 from engines.backtest.run import BacktestRequest, run_backtest
@@ -80,7 +80,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--exchange", choices=EXCHANGES, help="the bot's cache of this exchange, completed first")
     parser.add_argument("--funding", type=Path, help="folder of <SYMBOL>_funding.parquet files")
     parser.add_argument("--pairs", help="comma-separated symbols (default: all in --data)")
-    parser.add_argument("--days", type=float, help="the last N days of the data (default 7)")
+    parser.add_argument("--days", type=days_argument, help="the last N days of the data (default 7)")
     parser.add_argument("--start", help="window start, ISO UTC")
     parser.add_argument("--end", help="window end, ISO UTC")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="strategy parameter")

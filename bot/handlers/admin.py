@@ -18,7 +18,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import render
@@ -28,7 +28,7 @@ from bot.handlers.common import (COMMAND_UPDATES, callback, chat_args, command, 
                                  who)
 from bot.views import TunePreview
 from engines.errors import InvalidInput, SignalTrackerError
-from engines.params import PARAM_SPECS, parse_value
+from engines.params import PARAM_SPECS, param_spec, parse_value
 
 logger = logging.getLogger(__name__)
 CHOICES_PER_PARAM = 5
@@ -104,6 +104,18 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, "▶️ Resumed." if changed else "Not paused.")
 
 
+async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None, *,
+                gone: str = "This message can no longer be changed; send /tune again.") -> None:
+    """Put ``text`` in the message whose button was pressed; pressing the same button twice is fine."""
+    try:
+        await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as e:
+        if "not modified" in e.message:
+            return
+        logger.info("could not edit the /tune message: %s", e.message)
+        raise InvalidInput(gone) from e
+
+
 @callback
 async def on_tune_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
@@ -113,17 +125,16 @@ async def on_tune_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     service = service_of(context)
     if action == "tc":
         _shown(context).pop(_message_key(update), None)
-        await query.edit_message_text("Cancelled. Nothing was changed.")
+        await _show(update, "Cancelled. Nothing was changed.")
     elif action == "tk":
-        await query.edit_message_text(render.tune_pick_value(rest, service.params), parse_mode=ParseMode.HTML,
-                                      reply_markup=values_keyboard(rest))
+        param_spec(rest)
+        await _show(update, render.tune_pick_value(rest, service.params), values_keyboard(rest))
     else:
         key, _, text = rest.partition(":")
         change = {key: parse_value(key, text)}
         if action == "tv":
             preview, markup = service.tune_preview(change), confirm_keyboard(key, text)
-            await query.edit_message_text(render.tune_preview_effect(preview), parse_mode=ParseMode.HTML,
-                                          reply_markup=markup)
+            await _show(update, render.tune_preview_effect(preview), markup)
             _start_impact(context, _message_key(update), preview, change,
                           lambda shown: query.edit_message_text(shown, parse_mode=ParseMode.HTML, reply_markup=markup))
             return
@@ -131,8 +142,8 @@ async def on_tune_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         version = service.tune_apply(change, who=who(update), shown=_shown(context).get(message))
         _shown(context).pop(message, None)
         logger.info("parameters v%d by %s: %s", version.version, who(update), change)
-        await query.edit_message_text(render.tune_applied(version, diff(before, version.params)),
-                                      parse_mode=ParseMode.HTML)
+        await _show(update, render.tune_applied(version, diff(before, version.params)),
+                    gone=f"Parameters v{version.version} are in force; this message could not be updated.")
 
 
 MessageKey = tuple[int, int]

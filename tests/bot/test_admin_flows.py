@@ -70,9 +70,16 @@ async def test_rollback_returns_to_the_previous_version_and_is_audited(harness: 
 async def test_params_lists_every_value_with_its_range(harness: Harness) -> None:
     [table] = await harness.ask("/params", user=TRADER)
     lines = table.text.splitlines()
-    assert lines[0].startswith("Parameters v1 (by defaults")
+    assert lines[0] == "Parameters v1 (the defaults)"  # not "by defaults, 1970-01-01 00:00 UTC"
     assert "tolerance = 0.25 (a number from 0.2 to 0.3)" in lines
     assert "macro_conflict = halve (one of halve | stand_aside)" in lines
+
+
+async def test_params_after_a_tune_name_who_and_when(harness: Harness) -> None:
+    [preview] = await harness.ask("/tune tp 0.8")
+    await harness.click(preview, "ta:tp:0.8")
+    [table] = await harness.ask("/params", user=TRADER)
+    assert table.text.splitlines()[0].startswith("Parameters v2 (by 1001 (User1001), 20")
 
 
 async def test_the_next_engine_run_uses_the_tuned_value(harness: Harness) -> None:

@@ -7,7 +7,7 @@ import pytest
 from engines.params import PARAM_SPECS
 
 from bot.arguments import (BacktestRequestArgs, LevelsRequest, SubscribeRequest, TuneRequest, UsageError,
-                           parse_backtest, parse_levels, parse_subscribe, parse_tune)
+                           parse_backtest, parse_levels, parse_signals, parse_subscribe, parse_tune)
 
 
 def test_pairs_are_normalised() -> None:
@@ -43,3 +43,36 @@ def test_errors_say_what_is_wrong(parse, args: list[str], problem: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse(args)
     assert caught.value.problem == problem
+
+
+@pytest.mark.parametrize(("parse", "args", "problem"), [
+    (parse_signals, ["²"], "N must be a whole number from 1 to 50, got '²'"),  # '²'.isdigit(), but int('²') fails
+    (parse_signals, ["٣"], "N must be a whole number from 1 to 50, got '٣'"),  # Arabic-Indic 3: ASCII digits only
+    (parse_signals, ["99999999999"], "N must be a whole number from 1 to 50, got '99999999999'"),
+    (parse_subscribe, ["min_confidence=①"], "min_confidence must be a whole number from 0 to 100, got '①'"),
+    (parse_backtest, ["٧d"], "period must be days like 7d (1d-60d), got '٧d'"),
+    (parse_backtest, ["7d\n"], "period must be days like 7d (1d-60d), got '7d\\n'"),
+    (parse_tune, ["tolerance", "٠.٢"], "tolerance: a number from 0.2 to 0.3, got '٠.٢'"),
+    (parse_tune, ["tolerance", "nan"], "tolerance: a number from 0.2 to 0.3, got 'nan'"),
+    (parse_tune, ["touches", "inf"], "touches: a whole number from 2 to 4, got 'inf'"),
+])
+def test_only_ascii_digits_count_as_numbers(parse, args: list[str], problem: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(args)
+    assert caught.value.problem == problem
+
+
+LONG = "9" * 4000
+
+
+@pytest.mark.parametrize(("parse", "args"), [
+    (parse_signals, [LONG]), (parse_levels, [LONG]), (parse_levels, ["SOL", LONG]), (parse_levels, ["SOL", "1h", LONG]),
+    (parse_backtest, [LONG]), (parse_backtest, ["7d", "SOL", LONG]), (parse_backtest, ["7d", f"{LONG}=1"]),
+    (parse_tune, [LONG, "1"]), (parse_tune, ["tolerance", LONG]), (parse_subscribe, [LONG]),
+    (parse_subscribe, [f"engine={LONG}"]), (parse_subscribe, [f"min_confidence={LONG}"]),
+])
+def test_a_4000_character_argument_is_not_echoed_in_full(parse, args: list[str]) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(args)
+    assert len(caught.value.problem) < 400
+    assert "'9999999999999999999999999999999999999999'… (4,000 characters)" in caught.value.problem

@@ -58,7 +58,12 @@ def test_funding_folder_option_and_assumed_rates_for_pairs_without_data(tmp_path
 @pytest.mark.parametrize(("argv", "message"), [
     (["--data", "/nonexistent"], "--data: /nonexistent is not a folder"),
     (["--pairs", "FOOUSDT"], "--pairs: no 1m data for FOOUSDT"),
-    (["--days", "0"], "--days must be > 0"),
+    (["--days", "0"], "argument --days: expected a number of days above 0 and at most 3650, got '0'"),
+    (["--days", "nan"], "argument --days: expected a number of days above 0 and at most 3650, got 'nan'"),
+    (["--days", "inf"], "argument --days: expected a number of days above 0 and at most 3650, got 'inf'"),
+    (["--days", "1e9"], "argument --days: expected a number of days above 0 and at most 3650, got '1e9'"),
+    (["--days=-inf"], "argument --days: expected a number of days above 0 and at most 3650, got '-inf'"),
+    (["--days", "٣"], "argument --days: expected a number of days above 0 and at most 3650, got '٣'"),
     (["--days", "400"], "--days 400: data only cover"),
     (["--days", "2", "--start", "2025-05-30"], "--days cannot be combined with --start/--end"),
     (["--start", "2025-05-30"], "--start and --end go together"),
@@ -70,7 +75,11 @@ def test_funding_folder_option_and_assumed_rates_for_pairs_without_data(tmp_path
 ])
 def test_bad_input_exits_2_with_one_line_naming_the_problem(argv, message, capsys):
     data = [] if argv[:1] == ["--data"] else ["--data", str(SAMPLE_DATA_DIR)]
-    assert main(["backtest", *data, *argv]) == 2
+    try:
+        status = main(["backtest", *data, *argv])
+    except SystemExit as e:  # argparse refuses a bad --days before the command runs
+        status = e.code
+    assert status == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
