@@ -31,8 +31,9 @@ from engines.backtest.drift import DriftReport, DriftRequest, measure_drift
 from engines.backtest.edge import mean_interval
 from engines.backtest.preview import TuneImpact
 from engines.errors import DataUnavailable, InvalidInput
-from engines.levels import find_levels
+from engines.candles import CandleArrays
 from engines.macro import MacroDecision
+from engines.micro import levels_before
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.risk import MacroView, side_of_slope
@@ -134,9 +135,8 @@ class BotService:
         if len(candles) < params.sr_lookback + 1:
             raise DataUnavailable(f"{pair} has {len(candles)} closed {timeframe} candles, "
                                   f"levels need {params.sr_lookback + 1}")
-        window = candles.iloc[-params.sr_lookback:]
         close = float(candles["close"].iloc[-1])
-        levels = tuple(find_levels(window, params, close))
+        levels = tuple(levels_before(CandleArrays.of(candles), len(candles) - 1, params))  # what the engine used
         macro = macro_now(self.feed, pair, params)
         shown = candles.iloc[-(params.sr_lookback + CHART_EXTRA_CANDLES):]
         import charts  # matplotlib is loaded on the first chart, not at start-up

@@ -4,6 +4,7 @@ never an internal error, and no reply is longer than Telegram allows."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -104,3 +105,15 @@ async def test_backtest_with_less_than_a_day_of_data_does_not_suggest_0d(sample_
         [progress] = await bot.ask("/backtest 1d")
         await bot.until(lambda: progress.text.startswith("⚠️"))
     assert progress.text == "⚠️ the bot has 0.4 days of data before now; a backtest needs at least 1d; try again later"
+
+
+async def test_levels_show_what_the_engine_used_at_the_readme_signal(sample_dir: Path, tmp_path: Path) -> None:
+    """README: SOLUSDT LONG at 2025-05-18 19:00 UTC tagged the support 169.42 (engine: candles before it)."""
+    async with bot_harness(sample_dir, tmp_path / "state.json", start="2025-05-18T19:00Z") as bot:
+        _, data = await bot.ask("/levels SOLUSDT", replies=2)
+        [signal] = await bot.ask("/signal SOLUSDT")
+    shown = json.loads(data.text)
+    assert [lv["price"] for lv in shown["support"]] == [169.42, 167.75, 166.46, 165.55, 164.25]
+    assert [lv["price"] for lv in shown["resistance"]] == [170.4, 171.64, 174.87]
+    engine = json.loads(signal.text[signal.text.index("{"):])
+    assert (engine["support"], engine["resistance"]) == ([169.42, 167.75, 166.46, 165.55, 164.25], [170.4, 171.64, 174.87])
