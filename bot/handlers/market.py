@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot import render
-from bot.drawing import draw
+from bot.drawing import draw_on_request
 from bot.arguments import parse_levels, parse_pair_only, parse_signals
 from bot.handlers.common import COMMAND_UPDATES, chat_args, command, reply, service_of
 
@@ -17,7 +17,7 @@ from bot.handlers.common import COMMAND_UPDATES, chat_args, command, reply, serv
 @command("levels")
 async def levels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_levels(chat_args(context))
-    view = await draw(service_of(context).levels, request.pair, request.timeframe)
+    view = await draw_on_request(service_of(context).levels, request.pair, request.timeframe)
     await update.effective_message.reply_photo(
         InputFile(view.chart, filename=f"{view.pair}_{view.timeframe}_levels.png"),
         caption=render.levels_caption(view), parse_mode=ParseMode.HTML)
@@ -54,6 +54,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(app: Application) -> None:
-    for name, handler in (("levels", levels), ("signal", signal), ("signals", signals), ("pairs", pairs),
-                          ("status", status), ("stats", stats)):
+    """/levels and /signal take a while (a chart, the engines): other updates do not wait for them."""
+    for name, handler in (("levels", levels), ("signal", signal)):
+        app.add_handler(CommandHandler(name, handler, filters=COMMAND_UPDATES, block=False))
+    for name, handler in (("signals", signals), ("pairs", pairs), ("status", status), ("stats", stats)):
         app.add_handler(CommandHandler(name, handler, filters=COMMAND_UPDATES))

@@ -14,7 +14,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import render
-from bot.drawing import draw
+from bot.drawing import draw, draw_on_request
 from bot.arguments import parse_backtest, parse_pair_only
 from bot.backtest_queue import BacktestQueue, place_text
 from bot.backtest_runner import ExchangeCache, run_chat_backtest
@@ -109,7 +109,7 @@ async def positions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @callback
 async def on_position_chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     key = update.callback_query.data.removeprefix("pc:")
-    png = await draw(service_of(context).position_chart, key)
+    png = await draw_on_request(service_of(context).position_chart, key)
     await update.effective_message.reply_photo(InputFile(png, filename="position.png"),
                                                caption=escape(key.replace(":", " ")))
 
@@ -127,4 +127,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("backtest", backtest, filters=COMMAND_UPDATES, block=False))
     for name, handler in (("positions", positions), ("close", close)):
         app.add_handler(CommandHandler(name, handler, filters=COMMAND_UPDATES))
-    app.add_handler(CallbackQueryHandler(on_position_chart, pattern=r"^pc:"))
+    app.add_handler(CallbackQueryHandler(on_position_chart, pattern=r"^pc:", block=False))
