@@ -7,10 +7,12 @@ where state is kept. :func:`load_settings` turns any invalid value into one
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engines.errors import InvalidInput
@@ -21,6 +23,9 @@ DEFAULT_STORAGE_PATH = REPO_ROOT / "var" / "state.json"
 DEFAULT_CACHE_DIR = REPO_ROOT / "var" / "cache"
 DEFAULT_CONSOLE_DIR = REPO_ROOT / "var" / "console"
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+URL_SCHEMES = {"telegram_base_url": ("http", "https"), "bybit_ws_url": ("ws", "wss"),
+               "bybit_rest_url": ("http", "https"), "kraken_rest_url": ("http", "https")}
 
 
 class SettingsError(InvalidInput):
@@ -45,7 +50,7 @@ class BotSettings(BaseSettings):
     broadcast_chat_ids: Annotated[tuple[int | str, ...], NoDecode] = ()
     market_source: Literal["replay", "bybit"] = "replay"
     replay_data_dir: Path = DEFAULT_REPLAY_DIR
-    replay_speed: float = Field(60.0, gt=0, le=100_000, description="replayed minutes per second")
+    replay_speed: float = Field(60.0, gt=0, le=100_000, allow_inf_nan=False, description="replayed minutes per second")
     storage_path: Path = DEFAULT_STORAGE_PATH
     cache_dir: Path = Field(DEFAULT_CACHE_DIR, description="Parquet cache of exchange candle history")
     console_dir: Path = DEFAULT_CONSOLE_DIR
@@ -54,6 +59,27 @@ class BotSettings(BaseSettings):
     binance_rest_url: str = Field("https://fapi.binance.com", description="Binance USDT-M REST, for downloads")
     kraken_rest_url: str = "https://api.kraken.com"
     pairs: Annotated[tuple[str, ...], NoDecode] = ()
+    log_level: str = Field("", description="DEBUG, INFO, WARNING, ERROR or CRITICAL; empty: INFO (WARNING in console mode)")
+
+    @field_validator("log_level", mode="after")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.strip() and value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)} (or nothing)")
+        return value.strip().upper()
+
+    @field_validator(*URL_SCHEMES, mode="after")
+    @classmethod
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        schemes = URL_SCHEMES[info.field_name]
+        try:
+            parts = urlsplit(value)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            parts, port_ok = None, False
+        if parts is None or parts.scheme not in schemes or not parts.hostname or not port_ok:
+            raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}, with a host")
+        return value
 
     @field_validator("admin_ids", "broadcast_chat_ids", "pairs", mode="before")
     @classmethod
@@ -82,6 +108,12 @@ class BotSettings(BaseSettings):
             if not item.isalnum() or not item.endswith("USDT"):
                 raise ValueError(f"pairs are USDT perpetual symbols like SOLUSDT, got {item!r}")
         return upper
+
+    def logging_level(self) -> int:
+        """The ``LOG_LEVEL`` to log at; by default INFO, WARNING in console mode (the chat is on the terminal)."""
+        if self.log_level:
+            return logging.getLevelName(self.log_level)
+        return logging.WARNING if self.console_mode else logging.INFO
 
     @property
     def console_mode(self) -> bool:

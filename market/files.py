@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +44,14 @@ def list_symbols(data_dir: Path, timeframe: str | None = None) -> list[str]:
     return sorted(found)
 
 
+def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
+    """``path`` as a frame; a file that is not Parquet (or is cut short) raises :class:`InvalidInput`."""
+    try:
+        return pd.read_parquet(path, **options)
+    except (OSError, ValueError) as e:
+        raise InvalidInput(f"{path} is not a readable Parquet file ({e})") from e
+
+
 def read_candles(data_dir: Path, symbol: str, timeframe: str) -> pd.DataFrame | None:
     """The validated candles of one file, or ``None`` when the file does not exist."""
     path = Path(data_dir) / f"{symbol}_{timeframe}.parquet"
@@ -50,8 +59,8 @@ def read_candles(data_dir: Path, symbol: str, timeframe: str) -> pd.DataFrame | 
         return None
     try:
         frame = pd.read_parquet(path, columns=list(COLUMNS))  # only the columns the engines use
-    except (KeyError, ValueError):  # a column is missing: read all, so validation names what is missing
-        frame = pd.read_parquet(path)
+    except (KeyError, ValueError):  # a column is missing (or the file is damaged): read all, so the error is named
+        frame = read_parquet(path)
     return validate_candles(frame, name=path.name)
 
 
@@ -59,7 +68,7 @@ def read_candles_between(data_dir: Path, symbol: str, timeframe: str, start: pd.
                          end: pd.Timestamp) -> pd.DataFrame:
     """The validated candles of one file that open in ``[start, end)`` (the reader skips the rest)."""
     path = Path(data_dir) / f"{symbol}_{timeframe}.parquet"
-    frame = pd.read_parquet(path, columns=list(COLUMNS), filters=[("timestamp", ">=", start), ("timestamp", "<", end)])
+    frame = read_parquet(path, columns=list(COLUMNS), filters=[("timestamp", ">=", start), ("timestamp", "<", end)])
     return validate_candles(frame, name=path.name)
 
 
@@ -68,7 +77,7 @@ def read_span(data_dir: Path, symbol: str, timeframe: str) -> tuple[pd.Timestamp
     path = Path(data_dir) / f"{symbol}_{timeframe}.parquet"
     if not path.exists():
         return None
-    stamps = pd.to_datetime(pd.read_parquet(path, columns=["timestamp"])["timestamp"], utc=True)
+    stamps = pd.to_datetime(read_parquet(path, columns=["timestamp"])["timestamp"], utc=True)
     if stamps.empty:
         return None
     return stamps.min(), stamps.max()
@@ -94,7 +103,7 @@ def read_funding(funding_dir: Path | None, symbol: str) -> pd.DataFrame | None:
     path = Path(funding_dir) / f"{symbol}_funding.parquet"
     if not path.exists():
         return None
-    frame = pd.read_parquet(path)
+    frame = read_parquet(path)
     if not {"timestamp", "funding_rate"} <= set(frame.columns):
         raise InvalidInput(f"{path.name}: expected columns timestamp, funding_rate")
     frame = frame.loc[:, ["timestamp", "funding_rate"]].copy()

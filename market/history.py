@@ -196,9 +196,14 @@ class HistoryClient:
 
     def _read_cache(self, pair: str, timeframe: str) -> pd.DataFrame:
         path = self._cache_path(pair, timeframe)
+        empty = validate_candles(pd.DataFrame({c: [] for c in COLUMNS}), name="empty cache")
         if path is None or not path.exists():
-            return validate_candles(pd.DataFrame({c: [] for c in COLUMNS}), name="empty cache")
-        return validate_candles(pd.read_parquet(path), name=str(path))
+            return empty
+        try:
+            return validate_candles(pd.read_parquet(path), name=str(path))
+        except (OSError, ValueError) as e:  # a corrupt cache file is fetched again and rewritten
+            logger.warning("ignoring the unreadable cache file %s (%s)", path, e)
+            return empty
 
     def _write_cache(self, pair: str, timeframe: str, frame: pd.DataFrame) -> None:
         path = self._cache_path(pair, timeframe)

@@ -2,7 +2,8 @@
 
 ``DIR/<SYMBOL>_1m.parquet`` (+ optional ``DIR/<SYMBOL>_funding.parquet``), the format of the shared
 data set. The buffers are pre-filled with the candles that closed before the replay start (by
-default ``warmup_hours`` after the data begin, so the 1h trend has its history); from there the
+default ``warmup_hours`` after the earliest pair's data begin, so the 1h trend has its history; a
+pair whose files start later joins when its candles do); from there the
 clock advances ``speed`` replay-minutes per wall second, or by hand with :meth:`ReplayFeed.advance`
 and :meth:`ReplayFeed.run_to_end` when ``speed`` is ``None``. 15m and 1h candles are resampled from 1m.
 """
@@ -200,9 +201,9 @@ class ReplayFeed:
             begin = pd.Timestamp(self.requested_start)
             begin = begin.tz_localize("UTC") if begin.tzinfo is None else begin.tz_convert("UTC")
         else:
-            first = max(span[0] for span in spans.values())
+            first = min(span[0] for span in spans.values())  # pairs whose files start later join later
             begin = first.ceil("1h") + self.warmup
-        last = min(span[1] for span in spans.values()) + MINUTE
+        last = max(span[1] for span in spans.values()) + MINUTE
         if begin >= last:
             raise DataUnavailable(f"replay start {begin} is not before the end of the data ({last}); "
                                   f"lower warmup_hours ({self.warmup / pd.Timedelta(hours=1):g}) or pick a start")
