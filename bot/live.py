@@ -10,10 +10,13 @@ the first 1m open after the admission, never at a price from before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pandas as pd
 
 from engines.candles import timeframe_delta
-from engines.exhaustion import BookFlip
+from engines.exhaustion import BookFlip, order_book_flip
 from engines.macro import MacroDecision, evaluate_macro
 from engines.micro import ScalpDecision, evaluate_scalp
 from engines.params import StrategyParams
@@ -22,28 +25,54 @@ from market.feed import FundingUpdate, MarketFeed
 LATE_AFTER = pd.Timedelta(seconds=60)
 
 
-class BookFlips:
-    """Latest top-10 imbalance per pair, and the value seen at the previous decision."""
+@dataclass(frozen=True)
+class FlipRate:
+    """How often the live order-book flip fired at one pair's 15m decisions (since the bot started)."""
 
-    def __init__(self) -> None:
+    pair: str
+    decisions: int
+    fired: int
+
+    @property
+    def rate(self) -> float:
+        return self.fired / self.decisions if self.decisions else 0.0
+
+
+class BookFlips:
+    """Latest top-10 imbalance per pair, the value seen at the previous decision, and the flip's fire rate.
+
+    ``threshold`` gives the hysteresis band (``StrategyParams.book_flip_threshold``) in force at each decision.
+    """
+
+    def __init__(self, threshold: Callable[[], float] = lambda: 0.0) -> None:
+        self._threshold = threshold
         self._latest: dict[str, float] = {}
         self._at_decision: dict[str, float] = {}
+        self._decisions: dict[str, int] = {}
+        self._fired: dict[str, int] = {}
 
     def update(self, pair: str, imbalance: float) -> None:
         self._latest[pair] = imbalance
 
     def take(self, pair: str) -> BookFlip | None:
-        """The flip since the last decision (None without book data); marks a new decision."""
-        if pair not in self._latest:
+        """The flip since the last decision (None without book data); marks a new decision and counts it."""
+        flip = self.peek(pair)
+        if flip is None:
             return None
-        previous = self._at_decision.get(pair, self._latest[pair])
         self._at_decision[pair] = self._latest[pair]
-        return BookFlip(previous_imbalance=previous, current_imbalance=self._latest[pair])
+        self._decisions[pair] = self._decisions.get(pair, 0) + 1
+        if order_book_flip(flip, "LONG") or order_book_flip(flip, "SHORT"):
+            self._fired[pair] = self._fired.get(pair, 0) + 1
+        return flip
 
     def peek(self, pair: str) -> BookFlip | None:
         if pair not in self._latest:
             return None
-        return BookFlip(self._at_decision.get(pair, self._latest[pair]), self._latest[pair])
+        return BookFlip(self._at_decision.get(pair, self._latest[pair]), self._latest[pair], self._threshold())
+
+    def rates(self) -> tuple[FlipRate, ...]:
+        """Per pair with book data at a decision: decisions and flips fired, by pair name."""
+        return tuple(FlipRate(pair, count, self._fired.get(pair, 0)) for pair, count in sorted(self._decisions.items()))
 
 
 def scalp_now(feed: MarketFeed, pair: str, params: StrategyParams, book: BookFlip | None) -> ScalpDecision:

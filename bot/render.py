@@ -297,9 +297,18 @@ def _engine_score_line(score: EngineScore) -> str:
             f" — {verdict}")
 
 
+def book_flip_lines(card: Scorecard) -> list[str]:
+    """The live order-book flip's fire rate per pair: the check the backtest cannot have."""
+    if not card.book_flips:
+        return []
+    rates = ", ".join(f"{r.pair} {r.fired}/{r.decisions} ({100 * r.rate:.0f}%)" for r in card.book_flips)
+    return ["", f"<b>order_book_flip</b> (live only, band ±{card.book_flip_threshold:g}): fired at {rates} "
+                "15m decisions since start"]
+
+
 def scorecard(card: Scorecard) -> str:
     if not card.rows:
-        return "No signals sent yet, so no scorecard."
+        return clip("\n".join(["No signals sent yet, so no scorecard."] + book_flip_lines(card)))
     lines = ["<b>Scorecard</b> (P&amp;L as % of margin)"] + [_score_line(row) for row in card.rows]
     lines += ["", f"<b>{_score_line(card.total)}</b>"]
     if card.engines:
@@ -307,7 +316,7 @@ def scorecard(card: Scorecard) -> str:
         lines += [_engine_score_line(score) for score in card.engines]
     if card.rejections:
         lines.append("skipped by risk rules: " + ", ".join(f"{k} {v}" for k, v in card.rejections.items()))
-    return clip("\n".join(lines))
+    return clip("\n".join(lines + book_flip_lines(card)))
 
 
 # ---- /tune preview with its effect on recent data -------------------------------------------------------

@@ -65,7 +65,7 @@ class BotService:
         self.subscriptions = SubscriptionBook(store)
         self.journal = SignalJournal(store)
         self.paper = PaperBook(store, lambda: self.params_book.params)
-        self.book_flips = BookFlips()
+        self.book_flips = BookFlips(lambda: self.params.book_flip_threshold)
         self.job_runs: dict[str, JobRun] = {}
         self.start_error: str | None = None  # why the market feed could not start (a bad PAIRS entry)
         self.impact_previews = ImpactPreviews()
@@ -320,7 +320,8 @@ class BotService:
         return Scorecard(built, ScoreRow("all", "all", **{k: (v if k == "pnl_pct" else int(v))
                                                           for k, v in total.items()}), self.paper.rejections,
                          engine_scores([(e.signal.type, e.pnl_pct or 0.0)
-                                        for e in self.journal.entries(traded_only=True) if e.outcome is not None]))
+                                        for e in self.journal.entries(traded_only=True) if e.outcome is not None]),
+                         self.book_flips.rates(), self.params.book_flip_threshold)
 
 
 def engine_scores(closed: list[tuple[str, float]]) -> tuple[EngineScore, ...]:

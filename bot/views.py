@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from bot.live import FlipRate
 from bot.paper import PaperPosition
 from engines.macro import MacroDecision
 from engines.micro import ScalpDecision
@@ -128,6 +129,8 @@ class Scorecard:
     total: ScoreRow
     rejections: dict[str, int] = field(default_factory=dict)
     engines: tuple[EngineScore, ...] = ()
+    book_flips: tuple[FlipRate, ...] = ()
+    book_flip_threshold: float = 0.0
 
 
 @dataclass(frozen=True)

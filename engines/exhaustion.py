@@ -8,9 +8,11 @@
 * ``rsi_extreme``: RSI-``rsi_period`` of the decision candle is below ``rsi_low`` (longs) or above
   ``rsi_high`` (shorts).
 * ``order_book_flip``: the top-of-book imbalance (bid size - ask size) / (bid size + ask size) over the
-  best ``depth`` levels changed sign toward the trade since the previous decision (from <= 0 to > 0 for
-  a long, from >= 0 to < 0 for a short). No order-book history exists, so in backtests it is false and
-  reported as unavailable.
+  best ``depth`` levels crossed a band of ``±book_flip_threshold`` toward the trade since the previous
+  decision: from ``<= -threshold`` to ``> threshold`` for a long, from ``>= threshold`` to
+  ``< -threshold`` for a short. The band is the hysteresis: a noisy book wobbling around 0 inside it
+  never flips (threshold 0 is any change of sign). No order-book history exists, so in backtests it
+  is false and reported as unavailable.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ BOOK_DEPTH = 10
 
 @dataclass(frozen=True)
 class BookFlip:
-    """Order-book imbalance at the previous and at the current decision."""
+    """Order-book imbalance at the previous and at the current decision, and the band it must cross."""
 
     previous_imbalance: float
     current_imbalance: float
+    threshold: float = 0.0
 
 
 def book_imbalance(bids: Sequence[Sequence[float]], asks: Sequence[Sequence[float]], depth: int = BOOK_DEPTH) -> float:
@@ -43,12 +46,13 @@ def book_imbalance(bids: Sequence[Sequence[float]], asks: Sequence[Sequence[floa
 
 
 def order_book_flip(book: BookFlip | None, side: Side) -> bool:
-    """True when the imbalance turned toward ``side``; false when there is no book."""
+    """True when the imbalance crossed the band toward ``side``; false when there is no book."""
     if book is None:
         return False
+    band = book.threshold
     if side == "LONG":
-        return book.previous_imbalance <= 0 < book.current_imbalance
-    return book.previous_imbalance >= 0 > book.current_imbalance
+        return book.previous_imbalance <= -band and book.current_imbalance > band
+    return book.previous_imbalance >= band and book.current_imbalance < -band
 
 
 def volume_drop(volume: np.ndarray, ewma: np.ndarray, multiplier: float) -> np.ndarray:

@@ -39,6 +39,8 @@ class StrategyParams(BaseModel):
     rsi_low: float = Field(20, ge=5, le=50, description="RSI below this is oversold (longs)")
     wick_window: int = Field(3, ge=2, le=6, description="double_wick: candles searched for two rejection wicks")
     wick_ratio: float = Field(0.5, ge=0.2, le=0.9, description="double_wick: wick share of the candle range")
+    book_flip_threshold: float = Field(0.2, ge=0.0, le=0.6, description="order_book_flip (live only): the top-10 "
+                                       "imbalance must go from <= -this to > +this (hysteresis band)")
     # scalp exits and risk
     tp: float = Field(0.5, ge=0.1, le=2.0, description="scalp take-profit, %")
     sl: float = Field(0.5, ge=0.1, le=2.0, description="scalp stop-loss, %")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.local_api import TEXT_LIMIT
+from market.feed import BookUpdate
 from tests.bot.conftest import ADMIN, TRADER, Harness, bot_harness
 from tests.conftest import SAMPLE
 
@@ -117,3 +118,14 @@ async def test_levels_show_what_the_engine_used_at_the_readme_signal(sample_dir:
     assert [lv["price"] for lv in shown["resistance"]] == [170.4, 171.64, 174.87]
     engine = json.loads(signal.text[signal.text.index("{"):])
     assert (engine["support"], engine["resistance"]) == ([169.42, 167.75, 166.46, 165.55, 164.25], [170.4, 171.64, 174.87])
+
+
+async def test_stats_show_the_live_order_book_flip_fire_rate_per_pair(door: Harness) -> None:
+    """Book updates reach the jobs as events; each 15m decision takes the flip (band ±0.2 by default)."""
+    for sol, eth in ((-0.3, -0.05), (0.4, 0.05)):  # SOLUSDT flips toward longs; ETHUSDT only wobbles around 0
+        await door.jobs.on_event(BookUpdate("SOLUSDT", door.feed.now(), sol))
+        await door.jobs.on_event(BookUpdate("ETHUSDT", door.feed.now(), eth))
+        await door.advance(15)
+    [stats] = await door.ask("/stats")
+    assert stats.text == ("No signals sent yet, so no scorecard.\n\norder_book_flip (live only, band ±0.2): fired at "
+                          "ETHUSDT 0/2 (0%), SOLUSDT 1/2 (50%) 15m decisions since start")

@@ -56,6 +56,29 @@ def test_order_book_flip_turns_toward_the_trade(previous, current, side, expecte
     assert exhaustion.order_book_flip(BookFlip(previous, current), side) is expected
 
 
+@pytest.mark.parametrize("previous, current, side, expected", [
+    (-0.05, 0.05, "LONG", False),  # noise around 0, inside the band: no flip (it was one before the band)
+    (0.04, -0.06, "SHORT", False),
+    (-0.2, 0.21, "LONG", True),  # clearly ask-heavy, then clearly bid-heavy
+    (-0.25, 0.2, "LONG", False),  # not past the band yet
+    (-0.19, 0.5, "LONG", False),  # it was never clearly ask-heavy
+    (0.3, -0.21, "SHORT", True),
+    (0.2, -0.2, "SHORT", False),
+])
+def test_order_book_flip_must_cross_the_hysteresis_band(previous, current, side, expected):
+    assert exhaustion.order_book_flip(BookFlip(previous, current, threshold=0.2), side) is expected
+
+
+def test_the_flip_threshold_is_a_parameter_with_a_range():
+    from engines.errors import ParamError
+    from engines.params import DEFAULT_PARAMS, describe_range
+
+    assert DEFAULT_PARAMS.book_flip_threshold == 0.2
+    assert describe_range("book_flip_threshold") == "a number from 0 to 0.6"
+    with pytest.raises(ParamError, match="book_flip_threshold: a number from 0 to 0.6, got 0.7"):
+        DEFAULT_PARAMS.with_changes(book_flip_threshold=0.7)
+
+
 def test_order_book_flip_is_false_without_a_book():
     assert exhaustion.order_book_flip(None, "LONG") is False
     assert np.isnan(exhaustion.volume_drop(np.array([1.0]), np.array([np.nan]), 0.4).astype(float)).sum() == 0
