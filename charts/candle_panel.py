@@ -18,6 +18,7 @@ from engines.candles import TIMEFRAMES, validate_candles
 from engines.errors import CandleError, InvalidInput
 
 MPF_COLUMNS = ("Open", "High", "Low", "Close", "Volume")
+PRICE_SCALE_LEFT = 0.075  # of the width: room for the price scale on the left (6-7 digit prices at 14 pt)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def draw_candle_panel(candles: pd.DataFrame) -> CandlePanel:
     for ax in (price, volume):
         style_axes(ax)
     price.yaxis.set_major_locator(MaxNLocator(nbins=7))
+    price.yaxis.tick_left()  # the right margin holds the price tags (charts.price_lines), which would hide it
+    figure.subplots_adjust(left=PRICE_SCALE_LEFT)
     price.tick_params(labelbottom=False)
     volume.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     return CandlePanel(figure, price, volume, frame, step, _nanoseconds(frame["timestamp"]))
