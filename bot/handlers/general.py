@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import render
 from bot.handlers.common import COMMAND_UPDATES, command, is_admin, reply
@@ -44,7 +44,13 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("help", help_command, filters=COMMAND_UPDATES))
 
 
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press no handler knows (forged or from an old keyboard): answer it, so the client stops waiting."""
+    await update.callback_query.answer("This button does not work (any more).", show_alert=True)
+
+
 def register_fallbacks(app: Application) -> None:
-    """Unknown commands: registered last so every known command is tried first."""
+    """Unknown commands and buttons: registered last so every known one is tried first."""
     app.add_handler(MessageHandler(filters.COMMAND & COMMAND_UPDATES, unknown))
+    app.add_handler(CallbackQueryHandler(unknown_button))
     app.add_error_handler(on_error)

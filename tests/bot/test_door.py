@@ -129,3 +129,10 @@ async def test_stats_show_the_live_order_book_flip_fire_rate_per_pair(door: Harn
     [stats] = await door.ask("/stats")
     assert stats.text == ("No signals sent yet, so no scorecard.\n\norder_book_flip (live only, band ±0.2): fired at "
                           "ETHUSDT 0/2 (0%), SOLUSDT 1/2 (50%) 15m decisions since start")
+
+
+@pytest.mark.parametrize("data", ["zz", "tk", "pc", "ta", "tcx", "PC:SOLUSDT", "🚀"])
+async def test_a_button_no_handler_knows_is_answered(door: Harness, data: str) -> None:
+    [menu] = await door.ask("/tune")
+    await door.click(menu, data)
+    assert door.api.callback_answers[-1]["text"] == "This button does not work (any more)."
