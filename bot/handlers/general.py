@@ -24,7 +24,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    name = update.effective_message.text.split()[0].lstrip("/").split("@")[0]
+    name, _, addressee = update.effective_message.text.split()[0].lstrip("/").partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # /command@other_bot in a group: not ours to answer
     await reply(update, render.unknown_command(name))
 
 

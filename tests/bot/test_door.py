@@ -136,3 +136,11 @@ async def test_a_button_no_handler_knows_is_answered(door: Harness, data: str) -
     [menu] = await door.ask("/tune")
     await door.click(menu, data)
     assert door.api.callback_answers[-1]["text"] == "This button does not work (any more)."
+
+
+async def test_a_command_for_another_bot_in_a_group_is_left_alone(door: Harness) -> None:
+    group = -100777
+    door.api.add_chat(group, "supergroup")
+    door.api.send_text("/levels@other_bot SOLUSDT", user_id=TRADER, chat_id=group)
+    [reply] = await door.ask("/moon@signaltracker_bot", user=TRADER, chat=group)
+    assert reply.text == "⚠️ Unknown command /moon. Try /help — e.g. /levels SOLUSDT"  # the only reply there
