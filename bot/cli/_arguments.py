@@ -30,7 +30,9 @@ def parse_time(text: str, flag: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(text)
     except ValueError as e:
-        raise InvalidInput(f"{flag}: expected an ISO time like 2025-05-27T00:00Z, got {text!r}") from e
+        raise InvalidInput(f"{flag}: expected an ISO time like 2025-05-27T00:00Z, got {quoted(text)}") from e
+    if pd.isna(stamp):  # 'nan', 'NaT' and '' parse as "no time"
+        raise InvalidInput(f"{flag}: expected an ISO time like 2025-05-27T00:00Z, got {quoted(text)}")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 

@@ -68,6 +68,8 @@ def test_funding_folder_option_and_assumed_rates_for_pairs_without_data(tmp_path
     (["--days", "2", "--start", "2025-05-30"], "--days cannot be combined with --start/--end"),
     (["--start", "2025-05-30"], "--start and --end go together"),
     (["--start", "yesterday", "--end", "2025-06-01"], "--start: expected an ISO time"),
+    (["--start", "nan", "--end", "2025-06-01"], "--start: expected an ISO time like 2025-05-27T00:00Z, got 'nan'"),
+    (["--start", "2025-05-30", "--end", "NaT"], "--end: expected an ISO time like 2025-05-27T00:00Z, got 'NaT'"),
     (["--start", "2025-05-01", "--end", "2025-05-08"], "--start/--end: window 2025-05-01T00:00:00+00:00..2025-05-08"),
     (["--start", "2025-05-20", "--end", "2025-05-19"], "--end (2025-05-19T00:00:00+00:00) must be after --start"),
     (["--param", "tolerance=0.9"], "tolerance: a number from 0.2 to 0.3, got 0.9"),
