@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import COMMANDS
 from bot.local_api import TEXT_LIMIT
 from market.feed import BookUpdate
 from tests.bot.conftest import ADMIN, TRADER, Harness, bot_harness
@@ -45,8 +46,7 @@ async def door(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixtur
     ("/signals ²", "⚠️ N must be a whole number from 1 to 50, got '²'\nUsage: /signals [N] — e.g. /signals 10"),
     ("/signals ①", "⚠️ N must be a whole number from 1 to 50, got '①'\nUsage: /signals [N] — e.g. /signals 10"),
     ("/subscribe min_confidence=①", "⚠️ min_confidence must be a whole number from 0 to 100, got '①'\n"
-                                    "Usage: /subscribe [pairs=A,B] [engine=micro|macro] [min_confidence=0-100] — "
-                                    "e.g. /subscribe pairs=SOLUSDT engine=micro min_confidence=60"),
+                                    f"{COMMANDS['subscribe'].usage_line}"),
     ("/backtest ٧d", "⚠️ period must be days like 7d (1d-60d), got '٧d'\nUsage: /backtest DAYSd [PAIRS] "
                      "[key=value …] — e.g. /backtest 7d SOLUSDT,ETHUSDT tolerance=0.2"),
     ("/tune tolerance ٠.٢", "⚠️ tolerance: a number from 0.2 to 0.3, got '٠.٢'\n"
