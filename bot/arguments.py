@@ -143,7 +143,8 @@ def parse_subscribe(args: list[str]) -> SubscribeRequest:
     for item in args:
         key, sep, value = item.partition("=")
         if not sep or key not in ("pairs", "engine", "min_confidence", "format") or not value:
-            raise UsageError("subscribe", f"expected pairs=…, engine=…, min_confidence=… or format=…, got {quoted(item)}")
+            raise UsageError("subscribe",
+                             f"expected pairs=…, engine=…, min_confidence=… or format=…, got {quoted(item)}")
         values[key] = value
     pairs = tuple(parse_pair("subscribe", p) for p in values.get("pairs", "").split(",") if p)
     engine = values.get("engine")

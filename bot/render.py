@@ -204,7 +204,8 @@ def position_closed(position: PaperPosition) -> str:
 
 
 def params_table(version: ParamsVersion) -> str:
-    origin = "the defaults" if version.parent is None else f"by {escape(version.changed_by)}, {when(version.changed_at)}"
+    origin = "the defaults" if version.parent is None else \
+        f"by {escape(version.changed_by)}, {when(version.changed_at)}"
     lines = [f"<b>Parameters v{version.version}</b> ({origin})"]
     values = version.params.model_dump()
     for key, spec in PARAM_SPECS.items():

@@ -59,7 +59,8 @@ class BotSettings(BaseSettings):
     binance_rest_url: str = Field("https://fapi.binance.com", description="Binance USDT-M REST, for downloads")
     kraken_rest_url: str = "https://api.kraken.com"
     pairs: Annotated[tuple[str, ...], NoDecode] = ()
-    log_level: str = Field("", description="DEBUG, INFO, WARNING, ERROR or CRITICAL; empty: INFO (WARNING in console mode)")
+    log_level: str = Field("", description="DEBUG, INFO, WARNING, ERROR or CRITICAL; "
+                                           "empty: INFO (WARNING in console mode)")
 
     @field_validator("log_level", mode="after")
     @classmethod

@@ -3,10 +3,13 @@ one line naming the setting and exit status 2, or the bot starts without the bad
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +75,35 @@ def test_an_unreachable_telegram_is_one_line_without_the_token(tmp_path: Path) -
                            REPLAY_DATA_DIR=str(pair_folder(tmp_path, "SOLUSDT"))))
     assert line.startswith(f"bot: cannot reach Telegram at TELEGRAM_BASE_URL={url} (")
     assert TOKEN not in line and TOKEN.split(":")[1] not in line
+
+
+class RefusingBotApi(BaseHTTPRequestHandler):
+    """A Bot API that answers every request as Telegram answers a revoked token."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server hook
+        body = json.dumps({"ok": False, "error_code": 401, "description": "Unauthorized"}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_token_telegram_refuses_is_one_line_without_the_token(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusingBotApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/bot"
+        line = refused(run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=url,
+                               REPLAY_DATA_DIR=str(pair_folder(tmp_path, "SOLUSDT"))))
+    finally:
+        server.shutdown()
+    assert line == "bot: invalid setting TELEGRAM_BOT_TOKEN: Telegram refused the token\n"
 
 
 def test_a_corrupt_parquet_file_is_one_line_naming_the_file(tmp_path: Path) -> None:
