@@ -25,7 +25,8 @@ DEFAULT_CONSOLE_DIR = REPO_ROOT / "var" / "console"
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 URL_SCHEMES = {"telegram_base_url": ("http", "https"), "bybit_ws_url": ("ws", "wss"),
-               "bybit_rest_url": ("http", "https"), "kraken_rest_url": ("http", "https")}
+               "bybit_rest_url": ("http", "https"), "binance_rest_url": ("http", "https"),
+               "kraken_rest_url": ("http", "https")}
 
 
 class SettingsError(InvalidInput):
