@@ -29,7 +29,7 @@ from bot.settings import BotSettings
 from engines.errors import DataUnavailable, InvalidInput, SignalTrackerError
 from market.feed import MarketFeed
 from market.files import list_symbols
-from storage import StateStore, TinyDBStore
+from storage import StateStore, open_store
 
 logger = logging.getLogger(__name__)
 CONSOLE_TOKEN = "0:console"
@@ -112,7 +112,7 @@ def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateSt
     else:
         builder = builder.base_url(settings.telegram_base_url)
     app = builder.build()
-    store = store if store is not None else TinyDBStore(settings.storage_path)
+    store = store if store is not None else open_store(settings.storage_path)
     source = f"{settings.market_source} ({Path(settings.replay_data_dir).name} × {settings.replay_speed:g})" \
         if settings.market_source == "replay" else settings.market_source
     service = BotService(feed, store, source=source)
@@ -141,14 +141,23 @@ async def running(app: Application) -> AsyncIterator[Application]:
         await app.start()
         await app.updater.start_polling(timeout=POLL_TIMEOUT_SECONDS, drop_pending_updates=False)
         await start_market(app)
-        for doc in service.journal.unconfirmed():
-            logger.warning("delivery of %s to chat %s was interrupted before confirmation; not resent",
-                           doc["signal_key"], doc["chat_id"])
+        await reconcile_positions(app)
         logger.info("bot ready: source %s, %s", service.source,
                     "starting" if not service.feed.progress().done else f"{len(service.feed.pairs())} pairs")
         yield app
     finally:
         await _stop(app, service)
+
+
+async def reconcile_positions(app: Application) -> None:
+    """Before any new decision: resolve open positions on the candles that closed while the bot was down,
+    then send what the outgoing queue holds."""
+    service: BotService = app.bot_data["service"]
+    for position in await asyncio.to_thread(service.reconcile_positions):
+        logger.info("%s closed while the bot was down: %s at %s", position.key, position.exit_reason,
+                    position.exit_price)
+    if resumed := app.bot_data["broadcaster"].resume():  # what the queue held, and the results just queued
+        logger.info("resuming %d queued message(s)", resumed)
 
 
 async def _stop(app: Application, service: BotService) -> None:

@@ -211,7 +211,7 @@ class MarketJobs:
         signals = []
         for item in decided:
             if isinstance(item.result, MacroDecision):
-                self.service.note_macro(item.result)
+                await asyncio.to_thread(self.service.note_macro, item.result)  # a state write: off the loop
             summary = item.result.reason
             if item.result.signal is not None and self.service.journal.get(item.result.signal.key) is not None:
                 summary = f"{item.result.signal.key} already handled"  # e.g. decided again after a restart
@@ -273,12 +273,12 @@ class MarketJobs:
         paper, closed = self.service.paper, []
         for pair, candle in candles.items():
             if paper.has_open(pair):
-                closed += self.service.on_open(candle)
+                closed += await asyncio.to_thread(self.service.on_open, candle)  # state writes off the loop
         closed += await self._admit_until(opened, candles)
         self._charge_funding(opened + MINUTE)
         for pair, candle in candles.items():
             if paper.has_open(pair):
-                closed += self.service.on_minute(candle)
+                closed += await asyncio.to_thread(self.service.on_minute, candle)
         for position in closed:
             self.broadcaster.start_result(position)
 
@@ -291,7 +291,7 @@ class MarketJobs:
                 summary = await self._take(signal, result, timeframe, decided)
                 self.service.update_decision(f"{ENGINE_NAMES[timeframe]} {signal.pair}", summary)
                 if signal.pair in candles and self.service.paper.has_open(signal.pair):
-                    closed += self.service.on_open(candles[signal.pair])
+                    closed += await asyncio.to_thread(self.service.on_open, candles[signal.pair])
         return closed
 
     def _charge_funding(self, before: pd.Timestamp) -> None:
@@ -310,7 +310,7 @@ class MarketJobs:
         late: it fills at the first 1m open after the decision, never at a price from before it.
         """
         fills_from = late_fill_start(pd.Timestamp(signal.timestamp), decided)
-        admission = self.service.admit(signal, fills_from=fills_from)
+        admission = await asyncio.to_thread(self.service.admit, signal, fills_from=fills_from)  # write off the loop
         if not admission.new:
             return f"{signal.key} already handled"
         if not admission.opened:

@@ -94,6 +94,7 @@ class _Chat:
     data: dict[str, Any]
     failure: ApiError | None = None
     throttled: list[int] = field(default_factory=list)
+    refusals: list[ApiError] = field(default_factory=list)
 
 
 def _plain(text: str, parse_mode: object) -> str:
@@ -179,6 +180,10 @@ class LocalBotApi(BaseRequest):
     def throttle_next_send(self, chat_id: int, retry_after: int) -> None:
         """The next send to ``chat_id`` is refused with 429 and ``retry_after`` seconds."""
         self._chat(chat_id).throttled.append(retry_after)
+
+    def refuse_next_send(self, chat_id: int, status: int, description: str) -> None:
+        """The next send to ``chat_id`` is refused with ``status`` and ``description`` (once)."""
+        self._chat(chat_id).refusals.append(ApiError(status, description))
 
     def _user(self, user_id: int) -> dict[str, Any]:
         chat = self._chats.get(user_id)
@@ -285,6 +290,8 @@ class LocalBotApi(BaseRequest):
         chat = self._chat(params.get("chat_id"))
         if chat.failure is not None:
             raise chat.failure
+        if chat.refusals:
+            raise chat.refusals.pop(0)
         if chat.throttled:
             wait = chat.throttled.pop(0)
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)

@@ -8,15 +8,21 @@ so history is never rewritten.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from pydantic import ValidationError
+
+from bot.records import damage
 from engines.errors import InvalidInput
 from engines.params import DEFAULT_PARAMS, StrategyParams
 from storage import StateStore
 
+logger = logging.getLogger(__name__)
 VERSIONS, STATE, AUDIT = "params", "params_state", "params_audit"
+
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,9 @@ class ParamsBook:
     def __init__(self, store: StateStore) -> None:
         self._store = store
         self._current: ParamsVersion | None = None
+        self.quarantined: dict[str, str] = {}  # "params/<version>" -> why it cannot be read
         if self._store.get(STATE, "current") is None:
-            self._write(ParamsVersion(1, DEFAULT_PARAMS, None, "defaults", datetime(1970, 1, 1, tzinfo=timezone.utc)))
+            self._write(_defaults())
             self._store.put(STATE, "current", {"version": 1})
 
     def _write(self, version: ParamsVersion) -> None:
@@ -64,16 +71,34 @@ class ParamsBook:
         doc = self._store.get(VERSIONS, str(number))
         if doc is None:
             raise InvalidInput(f"parameter version {number} does not exist")
-        return ParamsVersion(doc["version"], StrategyParams.model_validate(doc["values"]), doc["parent"],
-                             doc["changed_by"], datetime.fromisoformat(doc["changed_at"]))
+        try:
+            return ParamsVersion(int(doc["version"]), StrategyParams.model_validate(doc["values"]), doc["parent"],
+                                 str(doc["changed_by"]), datetime.fromisoformat(doc["changed_at"]))
+        except (ValidationError, KeyError, TypeError, ValueError) as e:
+            name = f"{VERSIONS}/{number}"
+            if name not in self.quarantined:
+                self.quarantined[name] = damage(e)
+                logger.error("parameter record %s is malformed (%s); left aside", name, self.quarantined[name])
+            raise InvalidInput(f"parameter version {number} is damaged and cannot be used") from e
 
     def version(self, number: int) -> ParamsVersion:
         """A stored version by number (raises :class:`InvalidInput` if there is none)."""
         return self._read(number)
 
     def current(self) -> ParamsVersion:
+        """The version in force; a damaged one gives way to its nearest readable parent, then the defaults."""
         if self._current is None:
-            self._current = self._read(int(self._store.get(STATE, "current")["version"]))
+            number = (self._store.get(STATE, "current") or {}).get("version")
+            seen: set[object] = set()
+            while self._current is None and isinstance(number, int) and number not in seen:
+                seen.add(number)
+                try:
+                    self._current = self._read(number)
+                except InvalidInput:
+                    parent = self._store.get(VERSIONS, str(number)) or {}
+                    number = parent.get("parent") if isinstance(parent, dict) else None
+            if self._current is None:
+                self._current = _defaults()
         return self._current
 
     def _point_at(self, version: ParamsVersion) -> None:
@@ -127,3 +152,7 @@ class ParamsBook:
 
     def audit(self) -> list[dict[str, Any]]:
         return self._store.all(AUDIT)
+
+
+def _defaults() -> ParamsVersion:
+    return ParamsVersion(1, DEFAULT_PARAMS, None, "defaults", datetime(1970, 1, 1, tzinfo=timezone.utc))

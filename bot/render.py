@@ -262,6 +262,7 @@ def status(view: StatusView) -> str:
     lines = [f"<b>Status</b> · {escape(view.source)} · market time {when(view.now)} · v{escape(view.version)}",
              f"{'⏸ paused' if view.paused else '▶️ running'} · params v{view.params_version} · "
              f"{view.open_positions} open position(s) · equity {view.equity:,.2f} USDT"]
+    lines += [f"⚠️ {escape(problem)}" for problem in view.state_problems]
     if view.starting:
         lines.append(f"⏳ {escape(view.starting)}")
     if view.sources:

@@ -8,6 +8,8 @@ bot calls them in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -30,16 +32,17 @@ from bot.views import (Admission, EngineScore, JobRun, LevelsView, PairFreshness
 from engines.backtest.drift import DriftReport, DriftRequest, measure_drift
 from engines.backtest.edge import mean_interval
 from engines.backtest.preview import TuneImpact
-from engines.errors import DataUnavailable, InvalidInput
+from engines.errors import DataUnavailable, InvalidInput, StorageError
 from engines.candles import CandleArrays
 from engines.macro import MacroDecision
 from engines.micro import levels_before
 from engines.models import Signal
 from engines.params import StrategyParams
-from engines.risk import MacroView, side_of_slope
+from engines.risk import MacroView, Verdict, side_of_slope
 from market.feed import ClosedCandle, MarketFeed
-from storage import StateStore
+from storage import Change, StateStore
 
+logger = logging.getLogger(__name__)
 CHART_EXTRA_CANDLES = 24
 OUTCOME_COLUMNS = {"tp": "tp", "sl": "sl", "time_stop": "timeout"}
 
@@ -64,11 +67,13 @@ class BotService:
         self.params_book = ParamsBook(store)
         self.subscriptions = SubscriptionBook(store)
         self.journal = SignalJournal(store)
-        self.paper = PaperBook(store, lambda: self.params_book.params)
+        self.paper = PaperBook(store, lambda: self.params_book.params, on_close=self._closing_changes)
         self.book_flips = BookFlips(lambda: self.params.book_flip_threshold)
+        self.delivery_targets: Callable[[Signal], list[int | str]] = lambda signal: []  # set by the broadcaster
         self.job_runs: dict[str, JobRun] = {}
         self.start_error: str | None = None  # why the market feed could not start (a bad PAIRS entry)
         self.impact_previews = ImpactPreviews()
+        self._unsaved_pairs: set[str] = set()
 
     # ---- shared ------------------------------------------------------------------------------
     @property
@@ -159,8 +164,10 @@ class BotService:
     def note_macro(self, decision: MacroDecision) -> None:
         """Feed a MACRO decision to the risk book's bias rule."""
         if decision.trend is not None:
-            self.paper.note_macro(MacroView(pair=decision.pair, side=side_of_slope(decision.trend.slope),
-                                            confidence=decision.confidence, time=decision.time.to_pydatetime()))
+            view = MacroView(pair=decision.pair, side=side_of_slope(decision.trend.slope),
+                             confidence=decision.confidence, time=decision.time.to_pydatetime())
+            with contextlib.suppress(StorageError):  # shown in /status; the next 1h close brings a new view
+                self.paper.note_macro(view)
 
     def admit(self, signal: Signal, *, fills_from: pd.Timestamp | None = None) -> Admission:
         """Record a new signal and, unless paused, ask the risk book to open a paper position.
@@ -174,22 +181,69 @@ class BotService:
         if self.paused:
             self.journal.record(signal, decided_at=decided_at, opened=False, note="paused" + late)
             return Admission(True, False, "paused", decided_at)
-        verdict = self.paper.admit(signal, decided_at,
-                                   fills_from=None if fills_from is None else fills_from.to_pydatetime())
-        self.journal.record(signal, decided_at=decided_at, opened=verdict.accepted, note=verdict.reason + late)
+        version = self.params_book.current().version
+        try:
+            verdict = self.paper.admit(signal, decided_at, None if fills_from is None else fills_from.to_pydatetime(),
+                                       also=lambda v: self._admission_changes(signal, v, version, late))
+        except StorageError as e:
+            logger.error("%s not admitted: the state could not be saved (%s)", signal.key, e)
+            return Admission(True, False, "state not saved", decided_at)
         return Admission(True, verdict.accepted, verdict.reason, decided_at)
 
+    def _admission_changes(self, signal: Signal, verdict: Verdict, params_version: int, late: str = "") -> list[Change]:
+        """What an admission writes besides the risk book: the journal's record and, if it opened, the queue."""
+        changes: list[Change] = [self.journal.record_change(signal, decided_at=signal.timestamp, opened=verdict.accepted,
+                                                            note=verdict.reason + late, params_version=params_version)]
+        if verdict.accepted:
+            changes += self.journal.queue_changes(signal.key, self.delivery_targets(signal), at=self.clock())
+        return changes
+
+    def _closing_changes(self, position: PaperPosition) -> list[Change]:
+        """What a close writes besides the position: the journal's outcome and the queued results."""
+        return [*self.journal.outcome_change(position.key, position.exit_reason or "",
+                                             position.pnl_pct(position.exit_price)),
+                *self.journal.result_changes(position.key)]
+
     def on_open(self, candle: ClosedCandle) -> list[PaperPosition]:
-        """Fills and exits at the open of ``candle`` (time stop, gaps); closed ones get their outcome journaled."""
-        return self._journal_closed(self.paper.on_open(candle.pair, candle))
+        """Fills and exits at the open of ``candle`` (time stop, gaps), after any earlier candle missed."""
+        return self._settle(candle, lambda: self.paper.on_open(candle.pair, candle))
 
     def on_minute(self, candle: ClosedCandle) -> list[PaperPosition]:
-        """Resolve the candle's pair's positions on it; closed ones get their outcome journaled."""
-        return self._journal_closed(self.paper.on_candle(candle.pair, candle))
+        """Resolve the candle's pair's positions on it, after any earlier candle they missed."""
+        return self._settle(candle, lambda: self.paper.on_candle(candle.pair, candle))
 
-    def _journal_closed(self, closed: list[PaperPosition]) -> list[PaperPosition]:
-        for position in closed:
-            self.journal.set_outcome(position.key, position.exit_reason or "", position.pnl_pct(position.exit_price))
+    def _settle(self, candle: ClosedCandle, step: Callable[[], list[PaperPosition]]) -> list[PaperPosition]:
+        """Catch up on the candles before ``candle`` the positions missed (after a restart or a failed
+        write; the feed's 1m buffer still has them), then ``step``. Outcomes and results are written
+        with each close; a failed write is retried on the next candle."""
+        try:
+            return self._catch_up_before(candle) + step()
+        except StorageError as e:
+            if candle.pair not in self._unsaved_pairs:  # once, not every minute
+                logger.warning("%s positions not updated from %s on (retried each minute): %s",
+                               candle.pair, candle.timestamp, e)
+            self._unsaved_pairs.add(candle.pair)
+            return []
+        finally:
+            if self.store.write_error is None:
+                self._unsaved_pairs.discard(candle.pair)
+
+    def _catch_up_before(self, candle: ClosedCandle) -> list[PaperPosition]:
+        since = self.paper.needs_candles_since(candle.pair)
+        if since is None or since >= candle.timestamp:
+            return []
+        candles = self.feed.candles(candle.pair, "1m")
+        return self.paper.catch_up(candle.pair, candles[(candles["timestamp"] >= since)
+                                                        & (candles["timestamp"] < candle.timestamp)])
+
+    def reconcile_positions(self) -> list[PaperPosition]:
+        """At start-up: resolve every open position on the 1m candles since its last check."""
+        closed = []
+        for pair in sorted({p.signal.pair for p in self.paper.open_positions()}):
+            if pair not in self.feed.loaded_pairs() or self.paper.needs_candles_since(pair) is None:
+                continue
+            candles = self.feed.candles(pair, "1m")
+            closed += self.paper.catch_up(pair, candles[candles["timestamp"] >= self.paper.needs_candles_since(pair)])
         return closed
 
     # ---- positions ---------------------------------------------------------------------------
@@ -227,9 +281,7 @@ class BotService:
         price = last_price(self.feed, pair)
         if price is None:
             raise DataUnavailable(f"no price for {pair} yet")
-        closed = self.paper.close(pair, price, pd.Timestamp(self.feed.now()).to_pydatetime())
-        self.journal.set_outcome(closed.key, "manual", closed.pnl_pct(price))
-        return closed
+        return self.paper.close(pair, price, pd.Timestamp(self.feed.now()).to_pydatetime())
 
     # ---- parameters --------------------------------------------------------------------------
     def tune_preview(self, changes: dict[str, Any]) -> TunePreview:
@@ -303,7 +355,15 @@ class BotService:
         return StatusView(now, self.source, tuple(rows), tuple(self.job_runs.values()),
                           len(self.paper.open_positions()), self.paper.equity, self.params_book.current().version,
                           self.paused, app_version(), sources=tuple(self.feed.sources()),
-                          starting=None if progress.done and self.start_error is None else self.starting_note())
+                          starting=None if progress.done and self.start_error is None else self.starting_note(),
+                          state_problems=self.state_problems())
+
+    def state_problems(self) -> tuple[str, ...]:
+        """What is wrong with the saved state: a failing write, records set aside on load."""
+        problems = [f"state cannot be saved: {self.store.write_error}"] if self.store.write_error else []
+        quarantined = {**self.paper.quarantined, **self.subscriptions.quarantined, **self.params_book.quarantined}
+        problems += [f"record {name} set aside: {reason}" for name, reason in quarantined.items()]
+        return tuple(problems)
 
     def scorecard(self) -> Scorecard:
         rows: dict[tuple[str, str], dict[str, float]] = {}

@@ -93,6 +93,7 @@ class StatusView:
     version: str
     sources: tuple[SourceState, ...] = ()  # health of each data source (WebSocket, REST)
     starting: str | None = None  # "starting, 3 of 25 pairs loaded" until every pair is loaded
+    state_problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from engines.errors import StorageError
-from storage.store import Document, StateStore, check_name, json_document, next_append_key
+from storage.store import (Change, Document, Put, StateStore, check_name, checked_changes, json_document,
+                           next_append_key)
 
 
 class MemoryStore(StateStore):
@@ -45,6 +47,16 @@ class MemoryStore(StateStore):
             number = next_append_key(list(rows))
             rows[str(number)] = stored
             return number
+
+    def write(self, changes: Sequence[Change]) -> None:
+        checked = checked_changes(changes)
+        with self._lock:
+            for change in checked:
+                rows = self._table(change.table)
+                if isinstance(change, Put):
+                    rows[change.key] = change.doc
+                else:
+                    rows.pop(change.key, None)
 
     def close(self) -> None:
         with self._lock:

@@ -21,6 +21,9 @@ Contract shared by every implementation:
   restarts); overwriting a key keeps its place.
 - ``append`` stores a document under the next integer key (1, 2, ...; one more than the largest
   integer key in the table) and returns that number; ``get(table, str(n))`` reads it back.
+- ``write`` applies a batch of :class:`Put` / :class:`Delete` changes as one atomic, durable
+  write: after it returns all of them are stored; if it raises, none is (memory and file agree).
+  One state change of the bot (an admission, a fill, a close, a delivery) is one ``write``.
 - A missing table is an empty table. Every error of the backend is a ``StorageError``.
 """
 
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -36,8 +41,30 @@ from engines.errors import StorageError
 Document = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Put:
+    """Store ``doc`` under ``key`` of ``table`` (part of a :meth:`StateStore.write`)."""
+
+    table: str
+    key: str
+    doc: Document
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Remove ``key`` from ``table`` if it is there (part of a :meth:`StateStore.write`)."""
+
+    table: str
+    key: str
+
+
+Change = Put | Delete
+
+
 class StateStore(ABC):
     """Named tables of JSON documents keyed by string ids; see the module docstring."""
+
+    write_error: str | None = None  # why the last write failed; None again once a write succeeds
 
     @abstractmethod
     def get(self, table: str, key: str) -> Document | None:
@@ -58,6 +85,10 @@ class StateStore(ABC):
     @abstractmethod
     def append(self, table: str, doc: Document) -> int:
         """Store ``doc`` under the next integer key of ``table`` and return that key."""
+
+    @abstractmethod
+    def write(self, changes: Sequence[Change]) -> None:
+        """Apply ``changes`` in order as one atomic, durable write (all of them or none)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -90,6 +121,20 @@ def json_document(doc: Document) -> Document:
         return json.loads(json.dumps(doc, allow_nan=False))
     except (TypeError, ValueError) as e:
         raise StorageError(f"document is not JSON-serialisable: {e}") from e
+
+
+def checked_changes(changes: Sequence[Change]) -> list[Change]:
+    """``changes`` with names checked and documents copied as JSON gives them; raises before any is applied."""
+    checked: list[Change] = []
+    for change in changes:
+        if isinstance(change, Put):
+            checked.append(Put(check_name("table", change.table), check_name("key", change.key),
+                               json_document(change.doc)))
+        elif isinstance(change, Delete):
+            checked.append(Delete(check_name("table", change.table), check_name("key", change.key)))
+        else:
+            raise StorageError(f"a change must be a Put or a Delete, got {type(change).__name__}")
+    return checked
 
 
 def next_append_key(keys: list[str]) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +24,8 @@ from tinydb.table import Table
 
 from engines.errors import StorageError
 from storage.atomic_json import AtomicJSONStorage, remove_stale_temp_files
-from storage.store import Document, StateStore, check_name, json_document, next_append_key
+from storage.store import (Change, Document, Put, StateStore, check_name, checked_changes, json_document,
+                           next_append_key)
 
 
 class _KeyedTable(Table):
@@ -90,6 +91,22 @@ class TinyDBStore(StateStore):
             number = next_append_key([row.doc_id for row in rows])
             rows.insert(TinyDocument(stored, doc_id=str(number)))
             return number
+
+    def write(self, changes: Sequence[Change]) -> None:
+        """One file replacement for the whole batch; the tables in memory change only if it succeeds."""
+        checked = checked_changes(changes)
+        with self._guarded("write", "batch") as db:
+            tables = dict(db.storage.read())
+            for name in {change.table for change in checked}:
+                tables[name] = dict(tables.get(name, {}))
+            for change in checked:
+                if isinstance(change, Put):
+                    tables[change.table][change.key] = change.doc
+                else:
+                    tables[change.table].pop(change.key, None)
+            db.storage.write(tables)
+            for name in {change.table for change in checked}:
+                db.table(name).clear_cache()
 
     def close(self) -> None:
         with self._lock:

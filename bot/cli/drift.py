@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +27,7 @@ from bot.params_book import ParamsBook
 from bot.signal_journal import SignalJournal
 from engines.backtest.drift import DriftReport, measure_drift
 from engines.errors import DataUnavailable, InvalidInput, StorageError
-from storage import StateStore, TinyDBStore
+from storage import StateStore, open_snapshot
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,11 +70,9 @@ def handle(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--days: a number of days from 0 to 366, got {args.days}")
     history = load_history(args.data, args.funding, parse_pairs(args.pairs))
     with tempfile.TemporaryDirectory() as folder:
-        copy = Path(folder) / args.state.name
-        shutil.copyfile(args.state, copy)
         try:
-            store = TinyDBStore(copy)
-        except StorageError as e:
+            store = open_snapshot(args.state, folder)
+        except (StorageError, OSError, sqlite3.Error) as e:
             raise StorageError(f"--state: {args.state} is not a bot state file ({e.__cause__ or e})") from e
         try:
             end = parse_time(args.end, "--end") if args.end else latest_market_time(store)

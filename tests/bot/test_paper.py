@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bot.paper import PaperBook
-from engines.errors import InvalidInput
+from engines.errors import InvalidInput, StorageError
 from engines.params import DEFAULT_PARAMS
 from engines.scan import scan_signals
 from market.files import read_candles
@@ -100,3 +100,83 @@ def test_manual_close_and_persistence(tmp_path: Path, eth_m1: pd.DataFrame, eth_
         assert book.open_positions() == []
         with pytest.raises(InvalidInput, match="no open paper position on ETHUSDT"):
             book.close("ETHUSDT", 2600.0, pd.Timestamp("2025-05-15 04:00", tz="UTC").to_pydatetime())
+
+
+class FailingStore(MemoryStore):
+    """A memory store whose writes fail while ``failing`` is set (like a full disk)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = False
+
+    def _check(self) -> None:
+        if self.failing:
+            raise StorageError("cannot write: [Errno 28] No space left on device")
+
+    def put(self, table, key, doc) -> None:
+        self._check()
+        super().put(table, key, doc)
+
+    def write(self, changes) -> None:
+        self._check()
+        super().write(changes)
+
+
+def test_a_failed_admission_write_leaves_no_phantom_position(eth_signal) -> None:
+    store = FailingStore()
+    book = PaperBook(store, lambda: DEFAULT_PARAMS)
+    store.failing = True
+    with pytest.raises(StorageError, match="No space left"):
+        book.admit(eth_signal, DECISION.to_pydatetime())
+    assert (book.open_positions(), store.items("positions"), store.get("risk", "book")) == ([], [], None)
+    store.failing = False
+    assert book.admit(eth_signal, DECISION.to_pydatetime()).accepted  # the pair is not blocked
+
+
+def test_a_failed_close_write_is_retried_on_the_candles_it_missed(eth_m1: pd.DataFrame, eth_signal) -> None:
+    store = FailingStore()
+    book = PaperBook(store, lambda: DEFAULT_PARAMS)
+    book.admit(eth_signal, DECISION.to_pydatetime())
+    assert feed(book, eth_m1, "2025-05-15 03:00", "2025-05-15 05:47") == []
+    store.failing = True
+    with pytest.raises(StorageError):
+        feed(book, eth_m1, "2025-05-15 05:47", "2025-05-15 05:48")  # the SL minute
+    [held] = book.open_positions()
+    assert PaperBook(store, lambda: DEFAULT_PARAMS).get(held.key) == held  # memory equals the file
+    store.failing = False
+    missed = eth_m1[(eth_m1["timestamp"] >= book.needs_candles_since("ETHUSDT"))
+                    & (eth_m1["timestamp"] < pd.Timestamp("2025-05-15 05:50", tz="UTC"))]
+    [closed] = book.catch_up("ETHUSDT", missed)
+    assert (closed.exit_reason, closed.exit_price, closed.exit_time) == \
+        ("sl", 2564.18, pd.Timestamp("2025-05-15 05:48", tz="UTC"))
+    assert (book.open_positions(), store.get("risk", "book")["positions"]) == ([], [])
+    assert book.catch_up("ETHUSDT", missed) == []  # candles already resolved change nothing
+
+
+def test_admission_fill_and_close_are_one_write_each(eth_m1: pd.DataFrame, eth_signal) -> None:
+    store = MemoryStore()
+    writes: list[list[str]] = []
+    original = store.write
+    store.write = lambda changes: (writes.append([f"{c.table}/{c.key}" for c in changes]), original(changes))[1]
+    book = PaperBook(store, lambda: DEFAULT_PARAMS)
+    book.admit(eth_signal, DECISION.to_pydatetime())
+    feed(book, eth_m1, "2025-05-15 03:00", "2025-05-15 06:00")
+    key = eth_signal.key
+    assert writes == [["risk/book", f"positions/{key}"], [f"positions/{key}"], ["risk/book", f"positions/{key}"]]
+
+
+def test_a_malformed_position_is_set_aside_and_the_rest_load(eth_signal) -> None:
+    store = MemoryStore()
+    PaperBook(store, lambda: DEFAULT_PARAMS).admit(eth_signal, DECISION.to_pydatetime())
+    store.put("positions", "SCALP:BTCUSDT:LONG:bad", {"signal": {"pair": "BTCUSDT"}, "margin": "lots"})
+    book = PaperBook(store, lambda: DEFAULT_PARAMS)
+    assert [p.key for p in book.open_positions()] == [eth_signal.key]
+    assert list(book.quarantined) == ["positions/SCALP:BTCUSDT:LONG:bad"]
+
+
+def test_a_risk_slot_without_its_position_left_by_an_old_version_is_freed_on_load(eth_signal) -> None:
+    store = MemoryStore()
+    PaperBook(store, lambda: DEFAULT_PARAMS).admit(eth_signal, DECISION.to_pydatetime())
+    store.delete("positions", eth_signal.key)  # the old two-write admission, killed between its writes
+    book = PaperBook(store, lambda: DEFAULT_PARAMS)
+    assert book.admit(eth_signal, DECISION.to_pydatetime()).reason == "ok"

@@ -42,3 +42,14 @@ def test_applying_the_same_values_is_refused() -> None:
     book = ParamsBook(MemoryStore())
     with pytest.raises(InvalidInput, match="nothing to change"):
         book.apply(DEFAULT_PARAMS, who="x", when=WHEN)
+
+
+def test_a_damaged_current_version_gives_way_to_its_parent_and_is_named() -> None:
+    store = MemoryStore()
+    book = ParamsBook(store)
+    book.apply(DEFAULT_PARAMS.with_changes(tolerance=0.2), who="1001", when=WHEN)
+    store.put("params", "2", {**store.get("params", "2"), "values": {"tolerance": "bogus"}})
+    reopened = ParamsBook(store)
+    assert (reopened.current().version, reopened.params) == (1, DEFAULT_PARAMS)
+    assert reopened.quarantined == {
+        "params/2": "tolerance: Input should be a valid number, unable to parse string as a number"}

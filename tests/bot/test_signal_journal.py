@@ -12,7 +12,7 @@ from bot.signal_journal import SignalJournal
 from engines.params import DEFAULT_PARAMS
 from engines.scan import scan_signals
 from market.files import read_candles
-from storage import TinyDBStore
+from storage import SQLiteStore, TinyDBStore
 from tests.conftest import M1_2025
 
 AT = datetime(2025, 5, 15, 3, 0, 5, tzinfo=timezone.utc)
@@ -25,18 +25,29 @@ def signals():
                         end=pd.Timestamp("2025-05-15 07:00Z"))
 
 
-def test_a_delivery_is_claimed_once_even_after_a_restart(tmp_path: Path, signals) -> None:
+def test_unfinished_deliveries_survive_a_restart_and_finished_ones_are_pruned(tmp_path: Path, signals) -> None:
     key = signals[0].key
-    with TinyDBStore(tmp_path / "s.json") as store:
+    with SQLiteStore(tmp_path / "s.sqlite") as store:
         journal = SignalJournal(store)
-        assert journal.claim(key, -100, at=AT) and not journal.claim(key, -100, at=AT)
-        assert journal.claim(key, 7, at=AT)
-        journal.confirm(key, -100, 11)
-    with TinyDBStore(tmp_path / "s.json") as store:
+        journal.queue(key, [-100, 7, 8], at=AT)
+        journal.mark(key, -100, "sending")
+        journal.mark(key, -100, "photo_sent", message_id=11)
+        journal.mark(key, 7, "sending")
+    with SQLiteStore(tmp_path / "s.sqlite") as store:
         journal = SignalJournal(store)
-        assert not journal.claim(key, -100, at=AT)
-        assert [(d.chat_id, d.message_id) for d in journal.deliveries(key)] == [(-100, 11)]
-        assert [d["chat_id"] for d in journal.unconfirmed()] == [7]  # crashed between claim and send: not resent
+        assert [(d.chat_id, d.state, d.message_id) for d in journal.unfinished()] == \
+            [(-100, "photo_sent", 11), (7, "sending", None), (8, "queued", None)]
+        journal.mark(key, 7, "failed", reason="Forbidden: bot was blocked by the user")
+        journal.mark(key, 8, "photo_sent", message_id=3)
+        journal.mark(key, 8, "sent", json_id=4)
+        assert [(d.chat_id, d.message_id) for d in journal.deliveries(key)] == [(-100, 11), (8, 3)]
+        store.write(journal.result_changes(key))
+        assert journal.unfinished_results() == [(key, -100), (key, 8)]
+        journal.mark_result(key, -100, "sent", message_id=12)
+        assert not journal.prune(key)  # chat 8 still waits for its result
+        journal.mark_result(key, 8, "failed", reason="Bad Request: chat not found")
+        assert journal.prune(key)
+        assert (store.items("sent_signals"), store.items("sent_results"), journal.get(key) is None) == ([], [], True)
 
 
 def test_recent_lists_traded_signals_newest_first(tmp_path: Path, signals) -> None:

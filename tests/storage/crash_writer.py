@@ -1,6 +1,7 @@
 """Child process of the crash test: writes records until it is killed.
 
-Usage: ``python crash_writer.py STATE_FILE CHILD_NUMBER``. Prints ``ready`` once the store is
+Usage: ``python crash_writer.py STATE_FILE CHILD_NUMBER`` (a ``.json`` file is a TinyDBStore, any
+other a SQLiteStore). Prints ``ready`` once the store is
 open, then for i = 0, 1, ...: puts record ``<child>-<i>``, overwrites ``latest/writer`` with i,
 and only then prints ``<i>`` -- so every printed number is a write that was acknowledged.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from storage import TinyDBStore
+from storage import SQLiteStore, TinyDBStore
 
 
 def record_for(child: int, i: int) -> dict[str, Any]:
@@ -20,7 +21,7 @@ def record_for(child: int, i: int) -> dict[str, Any]:
 
 
 def main(path: str, child: int) -> None:
-    store = TinyDBStore(path)
+    store = TinyDBStore(path) if path.endswith(".json") else SQLiteStore(path)
     print("ready", flush=True)
     i = 0
     while True:

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from engines.errors import StorageError
-from storage import MemoryStore, StateStore, TinyDBStore
+from storage import Delete, MemoryStore, Put, SQLiteStore, StateStore, TinyDBStore
 
 
-@pytest.fixture(params=["memory", "tinydb"])
+@pytest.fixture(params=["memory", "tinydb", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    opened = MemoryStore() if request.param == "memory" else TinyDBStore(tmp_path / "state.json")
+    opened = {"memory": MemoryStore, "tinydb": lambda: TinyDBStore(tmp_path / "state.json"),
+              "sqlite": lambda: SQLiteStore(tmp_path / "state.sqlite")}[request.param]()
     yield opened
     opened.close()
 
@@ -126,3 +127,23 @@ def test_the_store_is_a_context_manager_that_closes(store: StateStore) -> None:
         same.put("t", "k", {"a": 1})
     with pytest.raises(StorageError, match="closed"):
         store.all("t")
+
+
+def test_write_applies_a_batch_of_puts_and_deletes_in_order(store: StateStore) -> None:
+    store.put("positions", "old", {"status": "open"})
+    store.write([Put("risk", "book", {"positions": ["new"]}), Put("positions", "new", {"status": "pending"}),
+                 Delete("positions", "old"), Put("positions", "new", {"status": "open"}), Delete("t", "absent")])
+    assert (store.items("positions"), store.get("risk", "book")) == \
+        ([("new", {"status": "open"})], {"positions": ["new"]})
+
+
+def test_a_batch_with_one_bad_document_changes_nothing(store: StateStore) -> None:
+    store.put("risk", "book", {"n": 1})
+    with pytest.raises(StorageError, match="not JSON-serialisable"):
+        store.write([Put("risk", "book", {"n": 2}), Put("positions", "p", {"price": float("inf")})])
+    assert (store.get("risk", "book"), store.get("positions", "p")) == ({"n": 1}, None)
+
+
+def test_an_empty_batch_is_nothing(store: StateStore) -> None:
+    store.write([])
+    assert store.items("t") == []
