@@ -17,7 +17,7 @@ from tests.bot.conftest import CHANNEL, bot_harness
 pytestmark = pytest.mark.slow
 ETH_KEY = "MACRO:ETHUSDT:LONG:2025-05-15T03:00:00Z"
 SL_RESULT = ("ETHUSDT LONG closed — 🛑 stop-loss\nentry 2590.07 → exit 2564.18 at 2025-05-15 05:48 UTC\n"
-             "P&L -2,239.17 USDT (-11.20% of margin, funding +0.00)")
+             "P&L -2,237.97 USDT (-11.19% of margin, funding +0.00)")
 
 
 async def test_a_stop_loss_reached_while_the_bot_was_down_closes_at_the_stop(replay_dir: Path, tmp_path: Path) -> None:
