@@ -211,7 +211,7 @@ class MarketJobs:
         signals = []
         for item in decided:
             if isinstance(item.result, MacroDecision):
-                await asyncio.to_thread(self.service.note_macro, item.result)  # a state write: off the loop
+                self.service.note_macro(item.result)
             summary = item.result.reason
             if item.result.signal is not None and self.service.journal.get(item.result.signal.key) is not None:
                 summary = f"{item.result.signal.key} already handled"  # e.g. decided again after a restart
