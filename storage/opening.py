@@ -38,15 +38,22 @@ def open_store(path: str | os.PathLike[str]) -> SQLiteStore:
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+def state_file(path: str | os.PathLike[str]) -> Path:
+    """The file that holds the state configured as ``path``: a ``.json`` path's ``.sqlite`` twin once
+    the bot has imported it there, else ``path`` itself."""
+    path = Path(path)
+    if path.suffix == ".json" and path.with_suffix(".sqlite").is_file():
+        return path.with_suffix(".sqlite")
+    return path
+
+
 def open_snapshot(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> StateStore:
     """A consistent copy of the state file ``path`` (the bot may be running), opened from ``folder``.
 
     A ``.json`` path whose ``.sqlite`` twin exists means the twin (the bot imported it there). A SQLite
     file is copied with SQLite's backup API, which includes what is still in its write-ahead log.
     """
-    path = Path(path)
-    if path.suffix == ".json" and path.with_suffix(".sqlite").is_file():
-        path = path.with_suffix(".sqlite")
+    path = state_file(path)
     copy = Path(folder) / path.name
     with open(path, "rb") as handle:
         is_sqlite = handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC

@@ -27,7 +27,7 @@ from bot.params_book import ParamsBook
 from bot.signal_journal import SignalJournal
 from engines.backtest.drift import DriftReport, measure_drift
 from engines.errors import DataUnavailable, InvalidInput, StorageError
-from storage import StateStore, open_snapshot
+from storage import StateStore, open_snapshot, state_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +64,7 @@ def text(report: DriftReport) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    if not args.state.is_file():
+    if not state_file(args.state).is_file():
         raise InvalidInput(f"--state: no state file at {args.state}")
     if not 0 < args.days <= 366:
         raise InvalidInput(f"--days: a number of days from 0 to 366, got {args.days}")

@@ -57,7 +57,7 @@ async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(sample_dir
         assert [s.signal.key for s in request.sent] == [e.signal.key for e in service.journal.entries(traded_only=True)]
         report = measure_drift(request)
         assert (report.sent, report.matched, report.missed, report.extra) == (9, 9, 0, 0)
-        # paper fees are 2 x entry notional, the backtester's entry + exit notional (issue 10, item 16)
+        # one P&L formula live and in the backtest: the paper book equals the replay to the cent
         assert (round(report.paper_pnl, 2), round(report.replay_pnl, 2)) == (-8887.88, -8887.88)
 
         # the same comparison with only today's parameters does not match: the versions matter
