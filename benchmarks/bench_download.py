@@ -66,7 +66,7 @@ async def _serve(conn: Connection, sources: dict[str, str]) -> None:
     await ws.start()
     conn.send((http.url, ws.url))
     loop = asyncio.get_running_loop()
-    while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
+    while await loop.run_in_executor(None, conn.recv) != "stop":
         conn.send(len(http.requests))
     await ws.stop()
     await http.stop()

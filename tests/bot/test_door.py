@@ -15,27 +15,15 @@ from bot.commands import COMMANDS
 from bot.local_api import TEXT_LIMIT
 from market.feed import BookUpdate
 from tests.bot.conftest import ADMIN, TRADER, Harness, bot_harness
-from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.slow
 INTERNAL_ERROR = "Something went wrong"
-PAIRS = ("ETHUSDT", "SOLUSDT")
-
-
-@pytest.fixture(scope="session")
-def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two pairs of the bundled real data, in a folder of their own."""
-    folder = tmp_path_factory.mktemp("sample2")
-    for pair in PAIRS:
-        for kind in ("1m", "funding"):
-            (folder / f"{pair}_{kind}.parquet").symlink_to(SAMPLE / f"{pair}_{kind}.parquet")
-    return folder
 
 
 @pytest.fixture
-async def door(sample_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Harness]:
+async def door(replay_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Harness]:
     caplog.set_level(logging.WARNING)
-    async with bot_harness(sample_dir, tmp_path / "state.json") as running_bot:
+    async with bot_harness(replay_dir, tmp_path / "state.json") as running_bot:
         yield running_bot
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
@@ -101,16 +89,16 @@ async def test_a_callback_on_a_message_telegram_will_not_edit_gets_an_alert(door
     assert door.api.callback_answers[-1]["text"] == "This message can no longer be changed; send /tune again."
 
 
-async def test_backtest_with_less_than_a_day_of_data_does_not_suggest_0d(sample_dir: Path, tmp_path: Path) -> None:
-    async with bot_harness(sample_dir, tmp_path / "state.json", start="2025-05-05T02:00Z") as bot:
+async def test_backtest_with_less_than_a_day_of_data_does_not_suggest_0d(replay_dir: Path, tmp_path: Path) -> None:
+    async with bot_harness(replay_dir, tmp_path / "state.json", start="2025-05-05T02:00Z") as bot:
         [progress] = await bot.ask("/backtest 1d")
         await bot.until(lambda: progress.text.startswith("⚠️"))
     assert progress.text == "⚠️ the bot has 0.4 days of data before now; a backtest needs at least 1d; try again later"
 
 
-async def test_levels_show_what_the_engine_used_at_the_readme_signal(sample_dir: Path, tmp_path: Path) -> None:
+async def test_levels_show_what_the_engine_used_at_the_readme_signal(replay_dir: Path, tmp_path: Path) -> None:
     """README: SOLUSDT LONG at 2025-05-18 19:00 UTC tagged the support 169.42 (engine: candles before it)."""
-    async with bot_harness(sample_dir, tmp_path / "state.json", start="2025-05-18T19:00Z") as bot:
+    async with bot_harness(replay_dir, tmp_path / "state.json", start="2025-05-18T19:00Z") as bot:
         _, data = await bot.ask("/levels SOLUSDT", replies=2)
         [signal] = await bot.ask("/signal SOLUSDT")
     shown = json.loads(data.text)

@@ -11,15 +11,14 @@ import pytest
 
 from bot.drawing import CHARTS, ChartPool, ChartsBusy
 from tests.bot.conftest import ADMIN, bot_harness
-from tests.bot.test_door import sample_dir  # noqa: F401 - the fixture
 
 BURST = 12
 
 
 @pytest.mark.slow
-async def test_status_answers_within_a_second_while_12_levels_charts_are_drawn(sample_dir: Path,  # noqa: F811
+async def test_status_answers_within_a_second_while_12_levels_charts_are_drawn(replay_dir: Path,
                                                                                 tmp_path: Path) -> None:
-    async with bot_harness(sample_dir, tmp_path / "state.json") as bot:
+    async with bot_harness(replay_dir, tmp_path / "state.json") as bot:
         users = [5000 + i for i in range(BURST)]
         for user in users:
             bot.api.send_text("/levels SOLUSDT 1h" if user % 2 else "/levels ETHUSDT", user_id=user)

@@ -14,21 +14,10 @@ from bot.cli import main
 from bot.drift_inputs import params_periods
 from engines.backtest.drift import measure_drift
 from tests.bot.conftest import bot_harness
-from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.slow
-PAIRS = ("ETHUSDT", "SOLUSDT")
 START = "2025-05-20T00:00Z"
 HALF_WEEK = int(3.5 * 24 * 60)
-
-
-@pytest.fixture(scope="module")
-def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("drift")
-    for pair in PAIRS:
-        for kind in ("1m", "funding"):
-            (folder / f"{pair}_{kind}.parquet").symlink_to(SAMPLE / f"{pair}_{kind}.parquet")
-    return folder
 
 
 REPLY = """\
@@ -37,10 +26,10 @@ No drift: all 9 sent signals match the replay, which sent nothing else; paper P&
 matched 9 · sent but not replayed 0 · replayed but not sent 0 · replayed trades 9 · sent still open 0"""
 
 
-async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(sample_dir: Path, tmp_path: Path,
+async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(replay_dir: Path, tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "state.json"
-    async with bot_harness(sample_dir, state, start=START) as bot:
+    async with bot_harness(replay_dir, state, start=START) as bot:
         await bot.advance(HALF_WEEK)
         [preview] = await bot.ask("/tune tolerance 0.2")
         await bot.click(preview, "ta:tolerance:0.2")
@@ -53,7 +42,7 @@ async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(sample_dir
         periods = params_periods(service.params_book)
         assert [(p.version, str(p.since)) for p in periods] == [(1, "1970-01-01 00:00:00+00:00"),
                                                                 (2, "2025-05-23 12:00:00+00:00")]
-        request = service.drift_inputs(7, sample_dir)
+        request = service.drift_inputs(7, replay_dir)
         assert [s.signal.key for s in request.sent] == [e.signal.key for e in service.journal.entries(traded_only=True)]
         report = measure_drift(request)
         assert (report.sent, report.matched, report.missed, report.extra) == (9, 9, 0, 0)
@@ -70,7 +59,7 @@ async def test_a_replayed_week_has_no_drift_with_a_tune_in_the_middle(sample_dir
 
         # the CLI, from the state file of the running bot and the same candles, says the same
         capsys.readouterr()
-        assert main(["drift", "--state", str(state), "--data", str(sample_dir), "--days", "7",
+        assert main(["drift", "--state", str(state), "--data", str(replay_dir), "--days", "7",
                      "--end", "2025-05-27T00:00Z", "--json"]) == 0
         assert json.loads(capsys.readouterr().out) == report.as_json()
 
@@ -86,8 +75,8 @@ First 1 of 1 mismatches
 (paused)"""
 
 
-async def test_a_signal_held_back_by_pause_is_drift_with_its_reason(sample_dir: Path, tmp_path: Path) -> None:
-    async with bot_harness(sample_dir, tmp_path / "state.json", start=START) as bot:
+async def test_a_signal_held_back_by_pause_is_drift_with_its_reason(replay_dir: Path, tmp_path: Path) -> None:
+    async with bot_harness(replay_dir, tmp_path / "state.json", start=START) as bot:
         await bot.advance(24 * 60)
         await bot.ask("/pause")
         await bot.advance(36 * 60)

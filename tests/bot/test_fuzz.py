@@ -19,7 +19,6 @@ from bot.commands import CATALOG
 from bot.local_api import CAPTION_LIMIT, TEXT_LIMIT, BotMessage
 from engines.params import PARAM_SPECS
 from tests.bot.conftest import ADMIN, CHANNEL, TRADER, Harness, bot_harness
-from tests.bot.test_door import sample_dir  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 SEED = 20261201
@@ -95,7 +94,7 @@ async def settle(bot: Harness, deadline: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_10000_fuzzed_commands_and_callbacks(sample_dir: Path, tmp_path: Path,  # noqa: F811
+async def test_10000_fuzzed_commands_and_callbacks(replay_dir: Path, tmp_path: Path,
                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR)
     rng = random.Random(SEED)
@@ -110,7 +109,7 @@ async def test_10000_fuzzed_commands_and_callbacks(sample_dir: Path, tmp_path: P
 
     deadline = time.monotonic() + TIME_LIMIT_SECONDS
     started = time.monotonic()
-    async with bot_harness(sample_dir, tmp_path / "state.json") as bot:
+    async with bot_harness(replay_dir, tmp_path / "state.json") as bot:
         bot.api.on_event = watch
         [menu] = await bot.ask("/tune")  # a message with buttons to press
         counts = {"commands": 0, "clicks": 0, "plain": 0, "other bot": 0}

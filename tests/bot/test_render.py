@@ -15,8 +15,7 @@ from bot.views import PairFreshness, Scorecard, ScoreRow, StatusView
 from engines.backtest.run import BacktestRequest, run_backtest
 from market.feed import SourceState
 from tests.conftest import SAMPLE
-import pandas as pd
-from bot.render import TEXT_LIMIT, clip, drift_report, preformatted
+from bot.render import drift_report
 from engines.backtest.drift import DriftReport, Mismatch
 
 

@@ -9,25 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.bot.conftest import Harness, bot_harness
-from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.slow
-PAIRS = ("ETHUSDT", "SOLUSDT")
 START = "2025-05-25T00:00Z"  # 20.4 days of candles before: enough for two weeks and the warm-up
 
 
-@pytest.fixture(scope="module")
-def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sample2")
-    for pair in PAIRS:
-        for kind in ("1m", "funding"):
-            (folder / f"{pair}_{kind}.parquet").symlink_to(SAMPLE / f"{pair}_{kind}.parquet")
-    return folder
-
-
 @pytest.fixture
-async def bot(sample_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
-    async with bot_harness(sample_dir, tmp_path / "state.json", start=START) as running_bot:
+async def bot(replay_dir: Path, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with bot_harness(replay_dir, tmp_path / "state.json", start=START) as running_bot:
         yield running_bot
 
 
