@@ -105,8 +105,9 @@ async def _start_live(service: BotService, pairs: list[str]) -> None:
 def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateStore | None = None,
                       request: BaseRequest | None = None, extra_admins: tuple[int, ...] = ()) -> Application:
     """The Application with every handler registered and the service in ``bot_data``."""
-    builder = ApplicationBuilder().token(settings.token() or CONSOLE_TOKEN).rate_limiter(
-        AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    builder = ApplicationBuilder().token(settings.token() or CONSOLE_TOKEN)
+    if settings.telegram_rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:

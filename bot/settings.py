@@ -47,6 +47,8 @@ class BotSettings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_base_url: str = TELEGRAM_BASE_URL
+    telegram_rate_limit: bool = Field(True, description="pace sends to Telegram's flood limits (PTB's AIORateLimiter); "
+                                                        "off only for a local Bot API")
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
     broadcast_chat_ids: Annotated[tuple[int | str, ...], NoDecode] = ()
     market_source: Literal["replay", "bybit"] = "replay"

@@ -12,10 +12,13 @@ import pytest
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot.app import make_feed, tracked_pairs
+from bot.app import build_application, make_feed, tracked_pairs
+from bot.local_api import LocalBotApi
 from bot.redaction import install_token_redaction
 from bot.settings import load_settings
+from market.replay import ReplayFeed
 from tests.bot.conftest import ADMIN, CHANNEL, TOKEN, TRADER, Harness, bot_harness
+from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.slow
 ETH_KEY = "MACRO:ETHUSDT:LONG:2025-05-15T03:00:00Z"
@@ -99,3 +102,12 @@ def test_importing_the_bot_does_not_load_ccxt() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_flood_limiter_is_in_place_unless_switched_off(tmp_path) -> None:
+    def limiter(**overrides: object) -> object:
+        settings = load_settings(storage_path=tmp_path / f"{len(overrides)}.sqlite", **overrides)
+        return build_application(settings, feed=ReplayFeed(SAMPLE, speed=None), request=LocalBotApi()).bot.rate_limiter
+
+    assert type(limiter()).__name__ == "AIORateLimiter"
+    assert limiter(telegram_rate_limit=False) is None

@@ -66,3 +66,9 @@ def test_the_candle_cache_defaults_to_var_cache_in_the_repo(monkeypatch: pytest.
     assert load_settings().cache_dir == DEFAULT_CACHE_DIR == REPO_ROOT / "var" / "cache"
     monkeypatch.setenv("CACHE_DIR", str(tmp_path / "candles"))
     assert load_settings().cache_dir == tmp_path / "candles"
+
+
+def test_flood_pacing_is_on_unless_switched_off_for_a_local_bot_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().telegram_rate_limit is True
+    monkeypatch.setenv("TELEGRAM_RATE_LIMIT", "false")
+    assert load_settings().telegram_rate_limit is False
