@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from engines.errors import StorageError
+from storage.file_lock import acquire_file_lock
 from storage.store import Change, Document, Put, StateStore, check_name, checked_changes
 
 SCHEMA = """
@@ -54,7 +55,6 @@ class SQLiteStore(StateStore):
     """Tables of JSON documents in the SQLite file ``path`` (parent folders are created)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        from storage.tinydb_store import _acquire_file_lock  # one lock convention for both files
 
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -62,7 +62,7 @@ class SQLiteStore(StateStore):
         self._db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_file = _acquire_file_lock(self.path)
+            self._lock_file = acquire_file_lock(self.path)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")

@@ -10,7 +10,6 @@ if the event loop must never wait for a disk flush.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ from tinydb.table import Table
 
 from engines.errors import StorageError
 from storage.atomic_json import AtomicJSONStorage, remove_stale_temp_files
+from storage.file_lock import acquire_file_lock
 from storage.store import (Change, Document, Put, StateStore, check_name, checked_changes, json_document,
                            next_append_key)
 
@@ -47,7 +47,7 @@ class TinyDBStore(StateStore):
         self._lock_file: IO[str] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_file = _acquire_file_lock(self.path)
+            self._lock_file = acquire_file_lock(self.path)
             remove_stale_temp_files(self.path)
             self._db: TinyDB | None = _KeyedTinyDB(self.path, storage=AtomicJSONStorage)
             self._db.storage.read()
@@ -142,13 +142,3 @@ def _replacement(doc: Document) -> Callable[[dict[str, Any]], None]:
 
     return replace
 
-
-def _acquire_file_lock(path: Path) -> IO[str]:
-    """An exclusive lock on ``<path>.lock``, held until the handle is closed (or the process dies)."""
-    handle = open(path.with_name(path.name + ".lock"), "a", encoding="utf-8")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as e:
-        handle.close()
-        raise StorageError(f"{path} is in use by another process") from e
-    return handle
