@@ -50,6 +50,15 @@ class _ConfiguredUrlWebSocket(WebSocket):
         self._abandoned = True
         self.exit()
 
+    def _process_subscription_message(self, message: dict) -> None:
+        # pybit sends a subscribe before it records its req_id: a fast ack can arrive in between,
+        # and pybit's KeyError on it would drop the connection. Such an ack is for our own request.
+        if message.get("req_id") and message["req_id"] not in self.subscriptions:
+            if message.get("success") is False:
+                logger.error("Bybit refused a subscription: %s", message.get("ret_msg"))
+            return
+        super()._process_subscription_message(message)
+
 
 class BybitStream:
     """A blocking facade over one pybit connection; call :meth:`open` and :meth:`close` in a thread."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
@@ -81,3 +82,17 @@ async def test_each_delivered_book_and_ticker_is_the_state_of_its_own_message(ws
     prices = [m["data"]["lastPrice"] for m in received if m["topic"].startswith("tickers.")]
     assert books == expected_books and len(set(books)) == 3
     assert prices == [price_text(p, 0.1) for p in expected_prices]
+
+
+async def test_a_subscribe_ack_faster_than_pybit_records_its_request_keeps_the_connection(ws_server):
+    # pybit sends a subscribe, then records its req_id; a local (or lucky) ack can land in between
+    stream = BybitStream(ws_server.url, asyncio.get_running_loop(), lambda message: None)
+    await asyncio.to_thread(stream.open, ["tickers.SOLUSDT"])
+    try:
+        early_ack = {"success": True, "ret_msg": "", "conn_id": "c1", "req_id": "recorded-after-the-ack",
+                     "op": "subscribe"}  # Bybit v5's subscribe answer
+        stream._socket._on_message(json.dumps(early_ack))
+        await asyncio.sleep(0.2)
+        assert stream.is_connected()
+    finally:
+        await asyncio.to_thread(stream.close)
