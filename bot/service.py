@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
@@ -54,6 +55,18 @@ def app_version() -> str:
         return "dev"
 
 
+@dataclass(frozen=True)
+class _SettleRetry:
+    """When a pair's positions are next tried after failed writes, and how many failed so far."""
+    next_at: pd.Timestamp
+    failures: int
+
+    @classmethod
+    def after(cls, previous: _SettleRetry | None, at: pd.Timestamp) -> _SettleRetry:
+        failures = 1 if previous is None else previous.failures + 1
+        return cls(at + pd.Timedelta(minutes=min(60, 2 ** (failures - 1))), failures)
+
+
 def wall_clock() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -73,7 +86,7 @@ class BotService:
         self.job_runs: dict[str, JobRun] = {}
         self.start_error: str | None = None  # why the market feed could not start (a bad PAIRS entry)
         self.impact_previews = ImpactPreviews()
-        self._unsaved_pairs: set[str] = set()
+        self._unsaved_pairs: dict[str, _SettleRetry] = {}
 
     # ---- shared ------------------------------------------------------------------------------
     @property
@@ -215,18 +228,21 @@ class BotService:
     def _settle(self, candle: ClosedCandle, step: Callable[[], list[PaperPosition]]) -> list[PaperPosition]:
         """Catch up on the candles before ``candle`` the positions missed (after a restart or a failed
         write; the feed's 1m buffer still has them), then ``step``. Outcomes and results are written
-        with each close; a failed write is retried on the next candle."""
-        try:
-            return self._catch_up_before(candle) + step()
-        except StorageError as e:
-            if candle.pair not in self._unsaved_pairs:  # once, not every minute
-                logger.warning("%s positions not updated from %s on (retried each minute): %s",
-                               candle.pair, candle.timestamp, e)
-            self._unsaved_pairs.add(candle.pair)
+        with each close. While the state cannot be saved, a pair's retries back off (1, 2, 4 … 60
+        minutes of candles): each retry replays every candle since the last saved check."""
+        retry = self._unsaved_pairs.get(candle.pair)
+        if retry is not None and self.store.write_error is not None and candle.timestamp < retry.next_at:
             return []
-        finally:
-            if self.store.write_error is None:
-                self._unsaved_pairs.discard(candle.pair)
+        try:
+            settled = self._catch_up_before(candle) + step()
+        except StorageError as e:
+            if retry is None:  # once, not every retry
+                logger.warning("%s positions not updated from %s on (retried with backoff up to an hour): %s",
+                               candle.pair, candle.timestamp, e)
+            self._unsaved_pairs[candle.pair] = _SettleRetry.after(retry, candle.timestamp)
+            return []
+        self._unsaved_pairs.pop(candle.pair, None)
+        return settled
 
     def _catch_up_before(self, candle: ClosedCandle) -> list[PaperPosition]:
         since = self.paper.needs_candles_since(candle.pair)

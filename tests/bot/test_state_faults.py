@@ -77,9 +77,13 @@ async def test_1000_decisions_on_a_state_that_refuses_writes_leave_no_phantom_an
     async with bot_harness(replay_dir, tmp_path / "state.json") as bot:
         await bot.advance(62)  # the ETHUSDT position is open
         before, evaluated = saved_state(bot), bot.jobs.evaluated
+        retries, catch_up = [], bot.service.paper.catch_up
+        bot.service.paper.catch_up = lambda pair, candles: retries.append(pair) or catch_up(pair, candles)
         refuse_writes(bot.service.store, how)
+        minutes = 0
         while bot.jobs.evaluated - evaluated < 1000:
             await bot.advance(6 * 60)
+            minutes += 6 * 60
             memory = ([(p.key, p.status) for p in bot.service.paper.positions()],
                       [p.key for p in bot.service.paper._risk_state.positions])
             assert saved_state(bot) == memory  # nothing half-written, nothing only in memory
@@ -89,6 +93,8 @@ async def test_1000_decisions_on_a_state_that_refuses_writes_leave_no_phantom_an
         assert len(refused) > 10 and all(problem in message for message in refused)
         if how == "read-only":
             assert saved_state(bot) == before
+            # each retry replays every minute since the last saved check: they back off to once an hour
+            assert len(retries) <= minutes / 60 + 8
         [status] = await bot.ask("/status")
         warning = [line for line in status.text.splitlines() if line.startswith("⚠️ state cannot be saved")]
         assert warning == ([f"⚠️ state cannot be saved: {bot.service.store.write_error}"]
