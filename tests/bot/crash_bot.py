@@ -64,7 +64,8 @@ async def main(replay_dir: Path, state: Path, start: str, end: str) -> None:
         api.add_chat(chat)
     api.add_chat(CHANNEL, "channel", title="Signals", username="signals_channel")
     settings = load_settings(telegram_bot_token=TOKEN, admin_ids=str(ADMIN), broadcast_chat_ids=str(CHANNEL),
-                             replay_data_dir=replay_dir, storage_path=state)
+                             replay_data_dir=replay_dir, storage_path=state,
+                             telegram_rate_limit=False)  # the local Bot API has no flood limits to pace for
     feed = ReplayFeed(replay_dir, speed=None, start=start)
     app = build_application(settings, feed=feed, request=api)
     journal = app.bot_data["service"].journal

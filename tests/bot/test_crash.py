@@ -35,7 +35,7 @@ from tests.bot.crash_bot import SUBSCRIBERS
 from tests.conftest import REPO, SAMPLE
 
 pytestmark = pytest.mark.slow
-KILLS = int(os.environ.get("BOT_CRASH_KILLS", "20"))
+KILLS = int(os.environ.get("BOT_CRASH_KILLS", "12"))
 START, END = "2025-05-15 00:00", "2025-05-16 00:00"
 CHILD = Path(__file__).with_name("crash_bot.py")
 
