@@ -136,7 +136,9 @@ class Broadcaster:
         pending = [d for d in unfinished if d.signal_key == signal.key]
         if not pending:
             return {}
-        png = await draw(chart)
+        needs_photo = any(not self._wants_cornix(d.chat_id) and (d.state != "photo_sent" or d.message_id is None)
+                          for d in pending)
+        png = await draw(chart) if needs_photo else b""  # cornix text and photos already sent need no chart
         outcomes = await asyncio.gather(*(self._deliver(signal, d, png) for d in pending))
         return {d.chat_id: outcome for d, outcome in zip(pending, outcomes)}
 

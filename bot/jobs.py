@@ -48,6 +48,7 @@ RUN_ALWAYS = {"misfire_grace_time": None}
 BATCH_WAIT = 5.0  # seconds a close waits for pairs that have not reported it yet (live)
 MINUTE_WAIT = 5.0  # seconds a minute's 1m candles wait for pairs that have not reported it (live)
 MINUTE = pd.Timedelta(minutes=1)
+NANOSECOND = pd.Timedelta(1, "ns")
 BATCH_HISTORY = 512
 ENGINE_NAMES = {"15m": "MICRO-SCALP", "1h": "MACRO"}
 
@@ -298,8 +299,9 @@ class MarketJobs:
         """Funding whose instant is before ``before`` (the end of the minute being settled) to the positions
         that entered before the instant and are still open (exits at the minute's open are settled, those
         inside it not yet): the backtester's ``entry < instant < exit``, also for instants a few ms late."""
+        until = before - NANOSECOND
         for pair in self.service.pairs():
-            for update in self.funding.due(pair, before - pd.Timedelta(1, "ns")):
+            for update in self.funding.due(pair, until):
                 self.service.paper.charge_funding(update.pair, update.rate, update.next_funding_time.to_pydatetime())
 
     async def _take(self, signal: Signal, result: ScalpDecision | MacroDecision, timeframe: str,

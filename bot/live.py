@@ -110,7 +110,9 @@ class FundingSchedule:
 
     def due(self, pair: str, until: pd.Timestamp) -> list[FundingUpdate]:
         """The settlements of ``pair`` at or before ``until``, oldest first; each is returned once."""
-        pending = self._pending.get(pair, {})
+        pending = self._pending.get(pair)
+        if not pending:
+            return []
         due = [pending.pop(stamp) for stamp in sorted(stamp for stamp in pending if stamp <= until)]
         if due:
             self._settled[pair] = due[-1].next_funding_time

@@ -116,12 +116,13 @@ class PaperBook:
                 self._positions[key] = PaperPosition.model_validate(doc)
             except ValidationError as e:
                 self._quarantine(f"{POSITIONS}/{key}", e)
+        self._open = _open_only(self._positions)
         self._checked: dict[str, pd.Timestamp] = {}  # key -> open time of the last 1m candle resolved
         self._drop_phantoms()
 
     def _drop_phantoms(self) -> None:
         """Free risk-book slots no open position holds (left by the old two-write admission)."""
-        held = {p.key for p in self._positions.values() if p.status != "closed"}
+        held = set(self._open)
         phantoms = [p for p in self._risk_state.positions if p.key not in held]
         for phantom in phantoms:
             logger.error("risk book slot %s has no open position; freed", phantom.key)
@@ -148,7 +149,7 @@ class PaperBook:
         if not changes:
             return
         self._store.write(changes)
-        self._positions = positions
+        self._positions, self._open = positions, _open_only(positions)
         if risk is not None:
             self._risk_state = risk
 
@@ -156,13 +157,13 @@ class PaperBook:
         return list(self._positions.values())
 
     def open_positions(self) -> list[PaperPosition]:
-        return [p for p in self.positions() if p.status != "closed"]
+        return list(self._open.values())
 
     def get(self, key: str) -> PaperPosition | None:
         return self._positions.get(key)
 
     def has_open(self, pair: str) -> bool:
-        return any(p.signal.pair == pair and p.status != "closed" for p in self.positions())
+        return any(p.signal.pair == pair for p in self._open.values())
 
     @property
     def equity(self) -> float:
@@ -241,7 +242,7 @@ class PaperBook:
             positions, state = dict(self._positions), self._risk_state.model_copy(deep=True)
             changes: list[Change] = []
             closed, checked = [], {}
-            for position in [p for p in positions.values() if p.signal.pair == pair and p.status != "closed"]:
+            for position in [p for p in self._open.values() if p.signal.pair == pair]:
                 after = _resolve_on(position, bars, self._first_unchecked(position))
                 if after is None:
                     continue
@@ -308,6 +309,10 @@ def _release(book: RiskBook, position: PaperPosition) -> None:
 
 def _risk_put(state: RiskState) -> Put:
     return Put(RISK, "book", state.model_dump(mode="json"))
+
+
+def _open_only(positions: dict[str, PaperPosition]) -> dict[str, PaperPosition]:
+    return {key: p for key, p in positions.items() if p.status != "closed"}
 
 
 def _position_put(position: PaperPosition) -> Put:

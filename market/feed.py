@@ -41,7 +41,7 @@ class ClosedCandle:
 
     @property
     def close_time(self) -> pd.Timestamp:
-        return self.timestamp + pd.Timedelta(_TIMEFRAME_MINUTES[self.timeframe], "min")
+        return self.timestamp + _TIMEFRAME_DELTAS[self.timeframe]
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,7 @@ MarketEvent = ClosedCandle | BookUpdate | FundingUpdate | StreamStatus
 Listener = Callable[[MarketEvent], Awaitable[None]]
 
 _TIMEFRAME_MINUTES = {"1m": 1, "15m": 15, "1h": 60}
+_TIMEFRAME_DELTAS = {timeframe: pd.Timedelta(minutes=m) for timeframe, m in _TIMEFRAME_MINUTES.items()}
 
 
 class MarketFeed(Protocol):

@@ -96,8 +96,9 @@ async def bot_harness(data_dir: Path, storage: Path, start: str | None = None,
     for chat in (ADMIN, TRADER):
         api.add_chat(chat)
     api.add_chat(CHANNEL, "channel", title="Signals", username="signals_channel")
-    settings = load_settings(telegram_bot_token=TOKEN, admin_ids=str(ADMIN), broadcast_chat_ids=str(CHANNEL),
-                             replay_data_dir=data_dir, storage_path=storage, **overrides)
+    settings = load_settings(**{"telegram_bot_token": TOKEN, "admin_ids": str(ADMIN),
+                                "broadcast_chat_ids": str(CHANNEL), "replay_data_dir": data_dir,
+                                "storage_path": storage, **overrides})
     feed = ReplayFeed(data_dir, speed=None, start=start)
     app = build_application(settings, feed=feed, request=api)
     async with running(app):

@@ -111,7 +111,9 @@ async def test_a_replayed_week_through_the_bots_jobs_trades_as_run_backtest(week
     from tests.bot.conftest import bot_harness
     from tests.conftest import SAMPLE
 
-    async with bot_harness(SAMPLE, tmp_path / "state.json", start=WEEK_START.isoformat()) as bot:
+    # nobody to broadcast to: trading is the same, and no chart is drawn for a channel
+    async with bot_harness(SAMPLE, tmp_path / "state.json", start=WEEK_START.isoformat(),
+                           broadcast_chat_ids="") as bot:
         # one minute more: the signals of the last close are admitted when its first minute has closed
         await bot.feed.advance(7 * 24 * 60 + 1)
         await bot.until(lambda: bot.jobs.backlog == 0)
