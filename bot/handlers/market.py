@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from html import escape
 
 from telegram import InputFile, Update
 from telegram.constants import ParseMode
@@ -39,7 +40,12 @@ async def signals(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @command("pairs")
 async def pairs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    tracked = service_of(context).pairs()
+    service = service_of(context)
+    tracked = service.pairs()
+    if not service.feed.progress().done:  # during start-up: say how far it got, not "0 tracked pairs"
+        chosen = f"\nchosen: {', '.join(tracked)}" if tracked else ""
+        await reply(update, f"⏳ {escape(service.starting_note())}{chosen}")
+        return
     await reply(update, f"<b>{len(tracked)} tracked pairs</b>\n" + ", ".join(tracked))
 
 

@@ -92,6 +92,9 @@ async def test_while_bybit_is_down_the_bot_replays_nothing_and_says_how_far_star
         [levels] = await bot.ask("/levels SOLUSDT")
         assert levels.text == ("⚠️ starting, 0 of 1 pairs loaded; Bybit REST failing since 17:00:30 UTC, retrying; "
                                "SOLUSDT is not ready yet, try again in a minute")
+        [pairs] = await bot.ask("/pairs")
+        assert pairs.text == ("⏳ starting, 0 of 1 pairs loaded; Bybit REST failing since 17:00:30 UTC, retrying\n"
+                              "chosen: SOLUSDT")
         assert bot.service.source == "bybit" and bot.app.bot_data["replay_dir"] is None
         assert bot.in_chat(CHANNEL) == [] and bot.service.paper.positions() == []
         exchange.http.faults.clear()  # Bybit answers again
