@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InputFile, Message, ReplyParameters
@@ -142,6 +142,10 @@ class Broadcaster:
         outcomes = await asyncio.gather(*(self._deliver(signal, d, png) for d in pending))
         return {d.chat_id: outcome for d, outcome in zip(pending, outcomes)}
 
+    def _late_fill_from(self, signal: Signal) -> datetime | None:
+        position = self.service.paper.get(signal.key)
+        return None if position is None else position.fills_from
+
     async def _deliver(self, signal: Signal, delivery: Delivery, png: bytes) -> str:
         chat, photo_id = delivery.chat_id, delivery.message_id
         if self._wants_cornix(chat):
@@ -149,7 +153,7 @@ class Broadcaster:
         if delivery.state != "photo_sent" or photo_id is None:
             await self._mark(signal.key, chat, "sending")
             photo = await self._attempt(chat, lambda: self.bot.send_photo(
-                chat, InputFile(png, filename=f"{signal.pair}_signal.png"), caption=render.signal_caption(signal),
+                chat, InputFile(png, filename=f"{signal.pair}_signal.png"), caption=render.signal_caption(signal, self._late_fill_from(signal)),
                 parse_mode=ParseMode.HTML))
             if isinstance(photo, TelegramError):
                 return await self._failed(signal, chat, photo)

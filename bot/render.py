@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from html import escape
 
 import pandas as pd
@@ -136,13 +137,17 @@ def signal_view(view: SignalView) -> str:
     return clip("\n".join(lines))
 
 
-def signal_caption(signal: Signal) -> str:
+def signal_caption(signal: Signal, late_fill_from: datetime | None = None) -> str:
+    """The photo's caption; a late decision (``late_fill_from``: its first possible fill) says so."""
     arrow = "🟢 LONG" if signal.side == "LONG" else "🔴 SHORT"
     engine = "MICRO-SCALP" if signal.type == "SCALP" else "MACRO"
     checks = ", ".join(name for name, ok in signal.exhaustion_checks.as_dict().items() if ok) or "none"
+    late = "" if late_fill_from is None else (
+        f"\n⏰ <b>late</b>: decided after a delay; the paper position enters at the first price from "
+        f"{late_fill_from:%H:%M} UTC, not at the entry above")
     return clip(f"<b>{signal.pair} {arrow}</b> · {engine} · confidence {signal.confidence}\n"
                 f"entry {signal.entry:g} · TP {signal.tp:g} · SL {signal.sl:g}\n"
-                f"checks: {checks}\n{when(signal.timestamp)}", CAPTION_LIMIT)
+                f"checks: {checks}\n{when(signal.timestamp)}{late}", CAPTION_LIMIT)
 
 
 def signal_cornix(signal: Signal, leverage: float = LEVERAGE) -> str:

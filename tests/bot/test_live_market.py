@@ -144,7 +144,11 @@ async def test_a_decision_made_late_fills_at_the_first_price_after_it(exchange, 
         assert bot.service.paper.get(SOL_KEY).status == "pending"
         await step(bot, exchange)
         position = bot.service.paper.get(SOL_KEY)
+        await bot.until(lambda: len(bot.in_chat(CHANNEL)) == 2)
+        photo = bot.in_chat(CHANNEL)[0]
     assert pd.Timestamp(position.entry_time) == CLOSE + 4 * MINUTE  # not 17:00: the decision came at 17:03:30
+    assert photo.text.splitlines()[-1] == ("⏰ late: decided after a delay; the paper position enters at the "
+                                           "first price from 17:04 UTC, not at the entry above")
     assert position.entry_price == exchange.market.frames[("SOLUSDT", "1m")].loc[CLOSE + 4 * MINUTE, "open"]
 
 
