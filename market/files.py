@@ -44,6 +44,17 @@ def list_symbols(data_dir: Path, timeframe: str | None = None) -> list[str]:
     return sorted(found)
 
 
+def read_through_the_system_allocator() -> None:
+    """Make pyarrow allocate from malloc, so the buffers of a read go back once freed.
+
+    For a long-running process (the bot) reading Parquet now and then: pyarrow's default
+    mimalloc/jemalloc pool keeps freed memory (≈ 20 MB after a day of replay reads).
+    """
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+
 def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
     """``path`` as a frame; a file that is not Parquet (or is cut short) raises :class:`InvalidInput`."""
     try:

@@ -1,7 +1,7 @@
 """``signaltracker sweep``: grid search chosen on in-sample time, reported on out-of-sample time.
 
     signaltracker sweep (--data DIR | --exchange bybit|binanceusdm) [--grid key=v1,v2 ...] [--split 0.7] [--walk-forward N]
-                        [--min-trades 10] [--executor local|ray] [--json] [same data flags as backtest]
+                        [--min-trades 10] [--executor local|ray [--address ADDR]] [--json] [same data flags as backtest]
 
 Default grid: tolerance 0.2,0.25,0.3; volume_multiplier 0.3,0.4,0.5; sr_lookback 100,125,150;
 trend_lookback 150,200,250 (81 combinations). A ``--grid`` replaces the default grid.
@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--walk-forward", type=int, default=0, metavar="N", help="also run N rolling folds")
     parser.add_argument("--min-trades", type=int, default=10, help="in-sample trades a combination needs")
     parser.add_argument("--executor", choices=("local", "ray"), default="local")
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="with --executor ray: the running Ray cluster to use (e.g. ray://head:10001)")
     parser.add_argument("--runs", type=int, default=100, help="random-entry runs per combination (out-of-sample)")
     parser.set_defaults(handler=handle)
 
@@ -59,7 +61,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.min_trades < 0:
         raise InvalidInput(f"--min-trades: a whole number >= 0, got {args.min_trades}")
     request = SweepRequest(history, start, end, grid, base, split=args.split, folds=args.walk_forward,
-                           min_trades=args.min_trades, executor=args.executor, runs=args.runs)
+                           min_trades=args.min_trades, executor=args.executor, runs=args.runs,
+                           address=args.address)
     report = run_sweep(request, progress=log.info)
     sys.stdout.write(json.dumps(report.to_json_dict()) + "\n" if args.json else report.to_text())
     return 0

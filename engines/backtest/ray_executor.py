@@ -1,7 +1,9 @@
 """Sweep combinations on Ray (optional extra ``ray``): one task per combination.
 
-Uses a running Ray cluster if ``ray.init`` finds one, else starts a local instance. Each task
-has its own signal cache, so the local executor is faster for small grids.
+Connects to the cluster at ``request.address`` (``--address``, e.g. ``ray://head:10001`` or
+``10.0.0.5:6379``); without one, to the cluster ``RAY_ADDRESS`` names or a local instance. The request
+(candles included) is put in the object store once; each task builds its own signal cache, so the
+local executor is faster for small grids.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ def evaluate_all(request, combos: list[dict[str, Any]]) -> list:
 
     started = not ray.is_initialized()
     if started:
-        ray.init(include_dashboard=False, log_to_driver=False)
+        try:
+            ray.init(address=request.address, include_dashboard=False, log_to_driver=False)
+        except ConnectionError as e:
+            raise InvalidInput(f"--address: no Ray cluster at {request.address}: {e}") from e
     try:
         shared = ray.put(request)
         return ray.get([_one.remote(shared, c) for c in combos])

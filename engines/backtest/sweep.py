@@ -76,6 +76,7 @@ class SweepRequest:
     executor: Executor = "local"
     runs: int = SWEEP_RUNS
     seed: int = BASELINE_SEED
+    address: str | None = None  # the Ray cluster to run on (executor "ray"); None: RAY_ADDRESS or a local one
 
     def __post_init__(self) -> None:
         self.history.check_window(self.start, self.end)
@@ -87,6 +88,8 @@ class SweepRequest:
             raise InvalidInput(f"--runs: a whole number from 1 to 10000, got {self.runs}")
         if self.executor not in ("local", "ray"):
             raise InvalidInput(f"--executor: local or ray, got {self.executor!r}")
+        if self.address is not None and self.executor != "ray":
+            raise InvalidInput("--address: only with --executor ray")
         for key, values in self.grid.items():
             if not values:
                 raise InvalidInput(f"--grid {key}: needs at least one value")

@@ -68,3 +68,33 @@ def test_late_candles_are_inserted_in_place_once(btc_15m):
     frame = store.frame("BTCUSDT", "15m")
     assert list(frame["timestamp"]) == [c.timestamp for c in btc_15m[:20]]
     assert store.insert(btc_15m[10:13]) == 0
+
+
+def expected_frame(candles: list[ClosedCandle]) -> pd.DataFrame:
+    return pd.DataFrame({"timestamp": pd.DatetimeIndex([c.timestamp for c in candles]).as_unit("ms"),
+                         **{k: [getattr(c, k) for c in candles] for k in ("open", "high", "low", "close", "volume")}})
+
+
+@pytest.mark.parametrize("length", [1, 7, 250])
+def test_a_buffer_holds_exactly_the_last_candles_through_many_wraps(btc_15m, length):
+    store = store_with(btc_15m[:5], length)
+    for k in range(5, 300):
+        store.append(btc_15m[k])
+        if k % 37 == 0 or k == 299:
+            pd.testing.assert_frame_equal(store.frame("BTCUSDT", "15m"), expected_frame(btc_15m[max(0, k + 1 - length):k + 1]))
+    assert store.last_timestamp("BTCUSDT", "15m") == btc_15m[299].timestamp
+    assert not store.append(btc_15m[299]) and not store.append(btc_15m[10])
+
+
+def test_a_loaded_frame_keeps_its_last_rows_and_the_late_candle_before_them_is_not_taken(btc_15m):
+    store = store_with([], 100)
+    store.load("BTCUSDT", "15m", expected_frame(btc_15m[:150]))
+    pd.testing.assert_frame_equal(store.frame("BTCUSDT", "15m"), expected_frame(btc_15m[50:150]))
+    assert store.insert(btc_15m[10:20]) == 0  # older than the buffer reaches
+    assert store.last_timestamp("BTCUSDT", "15m") == btc_15m[149].timestamp
+
+
+def test_a_buffer_is_compact_arrays_not_python_rows(btc_15m):
+    store = store_with(btc_15m, 250)
+    ring = store._rings[("BTCUSDT", "15m")]
+    assert ring.times.nbytes + ring.values.nbytes == 2 * 250 * 48

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -80,17 +85,41 @@ def test_bad_sweep_input_names_the_problem(history):
         SweepRequest(history, START, END, {"tolerance": (0.2, 0.5)})
 
 
-@pytest.mark.slow
-def test_ray_executor_matches_local(history):
-    ray = pytest.importorskip("ray")
-    grid = {"tolerance": (0.2, 0.3)}
-    local = run_sweep(SweepRequest(history, START, END, grid))  # a local Ray instance, never a remote cluster
-    ray.init(num_cpus=2, include_dashboard=False)
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A Ray cluster running on its own (``ray start --head`` on loopback), as a user's cluster would be."""
+    pytest.importorskip("ray")
+    ray_cli = Path(sys.executable).with_name("ray")
+    port = free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    started = subprocess.run([str(ray_cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+                              "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+                              f"--temp-dir={tmp_path_factory.mktemp('ray')}"],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr[-2000:]
     try:
-        remote = run_sweep(SweepRequest(history, START, END, grid, executor="ray"))
+        yield f"127.0.0.1:{port}"
     finally:
-        ray.shutdown()
+        subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_ray_executor_on_a_running_cluster_matches_local(history, ray_cluster):
+    grid = {"tolerance": (0.2, 0.3)}
+    local = run_sweep(SweepRequest(history, START, END, grid))
+    remote = run_sweep(SweepRequest(history, START, END, grid, executor="ray", address=ray_cluster))
     assert remote.combos == local.combos
+
+
+def test_an_address_needs_the_ray_executor(history):
+    with pytest.raises(InvalidInput, match="--address: only with --executor ray"):
+        SweepRequest(history, START, END, {"tolerance": (0.2,)}, address="127.0.0.1:6379")
 
 
 def test_random_baseline_sits_beside_the_out_of_sample_results(report):

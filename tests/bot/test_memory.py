@@ -1,0 +1,31 @@
+"""The bot's memory settings: glibc arenas capped, Parquet read through malloc (so freed memory goes back)."""
+
+from __future__ import annotations
+
+import platform
+
+import pyarrow
+import pytest
+
+from bot.memory import limit_malloc_arenas
+from market.files import read_candles, read_through_the_system_allocator
+from tests.conftest import SAMPLE
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_glibc_takes_the_arena_cap():
+    assert limit_malloc_arenas() is True
+
+
+def test_parquet_reads_leave_nothing_in_pyarrows_pool_once_the_frame_is_gone():
+    previous = pyarrow.default_memory_pool()
+    try:
+        read_through_the_system_allocator()
+        pool = pyarrow.default_memory_pool()
+        assert pool.backend_name == "system"
+        frame = read_candles(SAMPLE, "BTCUSDT", "1m")
+        assert len(frame) > 40_000
+        del frame
+        assert pool.bytes_allocated() == 0
+    finally:
+        pyarrow.set_memory_pool(previous)
