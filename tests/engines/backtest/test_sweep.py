@@ -91,14 +91,17 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("ray")
     ray_cli = Path(sys.executable).with_name("ray")
     port = free_port()
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    home = tmp_path_factory.mktemp("home")  # no ~/.ray/auth_token of this machine's on either side
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "HOME": str(home)}
     started = subprocess.run([str(ray_cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
                               "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
                               f"--temp-dir={tmp_path_factory.mktemp('ray')}"],
                              env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr[-2000:]
     try:
-        yield f"127.0.0.1:{port}"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("HOME", str(home))
+            yield f"127.0.0.1:{port}"
     finally:
         subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
 
