@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/bench_scale.py [--data DIR] [--pairs 100] [--days 30] [--ray-address ADDR]
 
 Default data: the repository's real Binance USD-M 1m candles of XRPUSDT and DOGEUSDT, July-August 2023
-(``tests/data/binance_usdm_perp/1m_2023-07``, 44 days: a 30-day window plus the engines' warm-up), repeated
-under alias names (``XRP2USDT`` ...) up to ``--pairs``; every alias does the full work. No funding file:
-the backtester charges its assumed rate at 00/08/16 UTC.
+(``tests/data/binance_usdm_perp/1m_2023-07``: 22 days, so the window is the 22 days they cover; a folder
+made by ``signaltracker download --days 40`` gives the full 30), repeated under alias names
+(``XRP2USDT`` ...) up to ``--pairs``; every alias does the full work. No funding file: the backtester
+charges its assumed rate at 00/08/16 UTC. When the data cover fewer than ``--days``, the longest window
+they cover is used and printed.
 
 Each measurement runs in a fresh interpreter, so its peak RSS (``ru_maxrss``) is its own:
 - load: reading and validating the Parquet files, building 15m/1h candles;
@@ -39,8 +41,10 @@ what, data, days, address = {what!r}, {data!r}, {days!r}, {address!r}
 grid = {{k: tuple(v) for k, v in {grid!r}.items()}}
 began = time.perf_counter()
 history = load_history(data)
+days = min(days, int((history.end - history.first).total_seconds() // 86400))  # what the data cover
 start, end = history.last_days(days)
-out = {{"load_s": time.perf_counter() - began, "pairs": len(history.pairs), "start": str(start), "end": str(end)}}
+out = {{"load_s": time.perf_counter() - began, "pairs": len(history.pairs), "start": str(start), "end": str(end),
+        "days": days}}
 if what == "backtest":
     request = BacktestRequest(history, start, end)
     run_backtest(request)
@@ -77,7 +81,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = alias_folder(args.data, Path(folder), args.pairs)
         backtest = measure("backtest", data, args.days)
-        print(f"{backtest['pairs']} pairs x {args.days:g} days ({backtest['start']} -> {backtest['end']}): "
+        print(f"{backtest['pairs']} pairs x {backtest['days']:g} days ({backtest['start']} -> {backtest['end']}; "
+              f"asked {args.days:g}): "
               f"load {backtest['load_s']:.2f} s; backtest {backtest['seconds']:.2f} s warm (goal <= 5 s), "
               f"{backtest['trades']} trades; peak RSS {backtest['peak_mb']:.0f} MB (goal <= 1,536 MB)")
         sweep = measure("sweep", data, args.days)

@@ -45,6 +45,7 @@ from storage import Change, StateStore
 
 logger = logging.getLogger(__name__)
 CHART_EXTRA_CANDLES = 24
+HOLE_WAIT = pd.Timedelta(minutes=15)  # market time open positions wait at a missing 1m candle
 OUTCOME_COLUMNS = {"tp": "tp", "sl": "sl", "time_stop": "timeout"}
 
 
@@ -87,6 +88,7 @@ class BotService:
         self.start_error: str | None = None  # why the market feed could not start (a bad PAIRS entry)
         self.impact_previews = ImpactPreviews()
         self._unsaved_pairs: dict[str, _SettleRetry] = {}
+        self._holes_given_up: set[tuple[str, pd.Timestamp]] = set()
 
     # ---- shared ------------------------------------------------------------------------------
     @property
@@ -233,8 +235,12 @@ class BotService:
         retry = self._unsaved_pairs.get(candle.pair)
         if retry is not None and self.store.write_error is not None and candle.timestamp < retry.next_at:
             return []
+        hole = self._hole_to_wait_for(candle)
         try:
-            settled = self._catch_up_before(candle) + step()
+            if hole is None:
+                settled = self._catch_up_before(candle) + step()
+            else:  # positions stop before a missing minute until the feed fills it (or HOLE_WAIT passes)
+                settled = self._catch_up_before(candle, until=hole)
         except StorageError as e:
             if retry is None:  # once, not every retry
                 logger.warning("%s positions not updated from %s on (retried with backoff up to an hour): %s",
@@ -244,13 +250,34 @@ class BotService:
         self._unsaved_pairs.pop(candle.pair, None)
         return settled
 
-    def _catch_up_before(self, candle: ClosedCandle) -> list[PaperPosition]:
+    def _catch_up_before(self, candle: ClosedCandle, until: pd.Timestamp | None = None) -> list[PaperPosition]:
+        """Resolve on the buffered 1m candles the positions missed before ``candle`` (or before ``until``)."""
+        until = candle.timestamp if until is None else until
         since = self.paper.needs_candles_since(candle.pair)
-        if since is None or since >= candle.timestamp:
+        if since is None or since >= until:
             return []
         candles = self.feed.candles(candle.pair, "1m")
         return self.paper.catch_up(candle.pair, candles[(candles["timestamp"] >= since)
-                                                        & (candles["timestamp"] < candle.timestamp)])
+                                                        & (candles["timestamp"] < until)])
+
+    def _hole_to_wait_for(self, candle: ClosedCandle) -> pd.Timestamp | None:
+        """The missing 1m minute ``candle.pair``'s open positions must wait at, if any.
+
+        A TP or SL inside a hole would otherwise be skipped for good: the positions are resolved up
+        to the hole and wait there, then catch up on the filled minutes in order, as the backtester
+        would. After ``HOLE_WAIT`` of market time they go on across the hole (said once in the log).
+        """
+        hole = self.feed.first_missing_minute(candle.pair)
+        since = self.paper.needs_candles_since(candle.pair) if hole is not None else None
+        if hole is None or since is None or hole < since or hole > candle.timestamp:
+            return None
+        if candle.timestamp - hole <= HOLE_WAIT:
+            return hole
+        if (candle.pair, hole) not in self._holes_given_up:
+            self._holes_given_up.add((candle.pair, hole))
+            logger.warning("%s: the 1m candle of %s is still missing after %s; positions are resolved across "
+                           "the hole", candle.pair, hole, HOLE_WAIT)
+        return None
 
     def reconcile_positions(self) -> list[PaperPosition]:
         """At start-up: resolve every open position on the 1m candles since its last check."""

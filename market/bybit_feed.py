@@ -149,6 +149,11 @@ class BybitFeed:
     def loaded_pairs(self) -> list[str]:
         return list(self._loaded)
 
+    def first_missing_minute(self, pair: str) -> pd.Timestamp | None:
+        sequencer = self._sequencers.get(pair)
+        holes = [gap.first for gap in list(sequencer.gaps) if gap.timeframe == "1m"] if sequencer is not None else []
+        return min(holes, default=None)
+
     def progress(self) -> StartupProgress:
         return StartupProgress(len(self._loaded), len(self._pairs) if self._pairs_chosen else None)
 

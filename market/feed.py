@@ -148,5 +148,8 @@ class MarketFeed(Protocol):
     def progress(self) -> StartupProgress:
         """Start-up progress."""
 
+    def first_missing_minute(self, pair: str) -> pd.Timestamp | None:
+        """Open time of the oldest 1m candle of ``pair`` the feed missed and is still fetching (None: no hole)."""
+
     def sources(self) -> list[SourceState]:
         """Health of each data source the feed uses."""

@@ -148,6 +148,9 @@ class ReplayFeed:
     def loaded_pairs(self) -> list[str]:
         return [pair for pair in self._pairs if pair in self._ticks]
 
+    def first_missing_minute(self, pair: str) -> pd.Timestamp | None:
+        return None  # the files are read whole: a replay has no hole to wait for
+
     def progress(self) -> StartupProgress:
         return StartupProgress(len(self.loaded_pairs()), len(self._pairs) if self._pairs else None)
 

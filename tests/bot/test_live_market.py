@@ -171,3 +171,25 @@ async def test_funding_is_charged_at_the_last_rate_bybit_announced_before_the_se
     assert pd.Timestamp(position.entry_time) == CLOSE
     assert position.funding_paid == pytest.approx(-1 * -0.0004 * position.notional, rel=1e-12)
     assert pd.Timestamp(position.funded_until) == settlement
+
+
+async def test_open_positions_wait_at_a_missing_minute_and_resolve_on_it_once_it_is_filled(exchange, tmp_path):
+    async with live_bot(exchange, tmp_path / "state.json") as bot:
+        await bot.until(lambda: "MACRO SOLUSDT" in bot.service.job_runs and bot.jobs.backlog == 0)
+        bot.service.feed.gap_wait_seconds = 0.3
+        await step(bot, exchange)  # 17:00 closes: the SHORT fills at its open
+        paper = bot.service.paper
+        assert paper.get(SOL_KEY).status == "open" and paper.needs_candles_since("SOLUSDT") == CLOSE + MINUTE
+        exchange.http.inject("500", "kline", times=3000)  # REST cannot fill the hole for now
+        exchange.ws.silent = True
+        await exchange.ws.step()  # the stream misses 17:01
+        exchange.ws.silent = False
+        await step(bot, exchange)  # 17:02 comes after the feed's wait, with 17:01 missing
+        await step(bot, exchange)
+        assert bot.service.feed.first_missing_minute("SOLUSDT") == CLOSE + MINUTE
+        assert paper.needs_candles_since("SOLUSDT") == CLOSE + MINUTE  # waiting at the hole, not past it
+        exchange.http.faults.clear()
+        await bot.until(lambda: bot.service.feed.first_missing_minute("SOLUSDT") is None)
+        await step(bot, exchange)  # 17:04: the filled 17:01 and what followed, in order
+        position = paper.get(SOL_KEY)
+        assert position.status == "open" and paper.needs_candles_since("SOLUSDT") == CLOSE + 5 * MINUTE
