@@ -200,6 +200,10 @@ class MarketJobs:
                 out.append(Decided(pair, timeframe, result, time.perf_counter() - started))
         return out
 
+    def _note_macro(self, decisions: list[MacroDecision]) -> None:
+        for decision in decisions:
+            self.service.note_macro(decision)
+
     async def _decide(self, batch: Batch) -> None:
         params = self.service.params
         for pair in {p for p, _ in batch.members}:
@@ -210,9 +214,10 @@ class MarketJobs:
         self.evaluated += len(decided)
         self.batches.append((batch.close, total, len(decided)))
         signals = []
+        views = [item.result for item in decided if isinstance(item.result, MacroDecision)]
+        if views:
+            await asyncio.to_thread(self._note_macro, views)  # state writes off the loop
         for item in decided:
-            if isinstance(item.result, MacroDecision):
-                self.service.note_macro(item.result)
             summary = item.result.reason
             if item.result.signal is not None and self.service.journal.get(item.result.signal.key) is not None:
                 summary = f"{item.result.signal.key} already handled"  # e.g. decided again after a restart
@@ -276,7 +281,7 @@ class MarketJobs:
             if paper.has_open(pair):
                 closed += await asyncio.to_thread(self.service.on_open, candle)  # state writes off the loop
         closed += await self._admit_until(opened, candles)
-        self._charge_funding(opened + MINUTE)
+        await self._charge_funding(opened + MINUTE)
         for pair, candle in candles.items():
             if paper.has_open(pair):
                 closed += await asyncio.to_thread(self.service.on_minute, candle)
@@ -295,14 +300,19 @@ class MarketJobs:
                     closed += await asyncio.to_thread(self.service.on_open, candles[signal.pair])
         return closed
 
-    def _charge_funding(self, before: pd.Timestamp) -> None:
+    async def _charge_funding(self, before: pd.Timestamp) -> None:
         """Funding whose instant is before ``before`` (the end of the minute being settled) to the positions
         that entered before the instant and are still open (exits at the minute's open are settled, those
-        inside it not yet): the backtester's ``entry < instant < exit``, also for instants a few ms late."""
+        inside it not yet): the backtester's ``entry < instant < exit``, also for instants a few ms late.
+        The settlements due are taken on the loop; their state writes run in a worker thread."""
         until = before - NANOSECOND
-        for pair in self.service.pairs():
-            for update in self.funding.due(pair, until):
-                self.service.paper.charge_funding(update.pair, update.rate, update.next_funding_time.to_pydatetime())
+        due = [update for pair in self.service.pairs() for update in self.funding.due(pair, until)]
+        if due:
+            await asyncio.to_thread(self._charge, due)
+
+    def _charge(self, due: list[FundingUpdate]) -> None:
+        for update in due:
+            self.service.paper.charge_funding(update.pair, update.rate, update.next_funding_time.to_pydatetime())
 
     async def _take(self, signal: Signal, result: ScalpDecision | MacroDecision, timeframe: str,
                     decided: pd.Timestamp) -> str:

@@ -87,20 +87,20 @@ async def tune(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @command("rollback")
 async def rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    version, found = service_of(context).rollback(who=who(update))
+    version, found = await asyncio.to_thread(service_of(context).rollback, who=who(update))
     logger.info("parameters rolled back to v%d by %s", version.version, who(update))
     await reply(update, render.rolled_back(version, found))
 
 
 @command("pause")
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    changed = service_of(context).set_paused(True, who=who(update))
+    changed = await asyncio.to_thread(service_of(context).set_paused, True, who=who(update))
     await reply(update, "⏸ Paused: no new positions or broadcasts until /resume." if changed else "Already paused.")
 
 
 @command("resume")
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    changed = service_of(context).set_paused(False, who=who(update))
+    changed = await asyncio.to_thread(service_of(context).set_paused, False, who=who(update))
     await reply(update, "▶️ Resumed." if changed else "Not paused.")
 
 
@@ -139,7 +139,8 @@ async def on_tune_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                           lambda shown: query.edit_message_text(shown, parse_mode=ParseMode.HTML, reply_markup=markup))
             return
         before, message = service.params, _message_key(update)
-        version = service.tune_apply(change, who=who(update), shown=_shown(context).get(message))
+        version = await asyncio.to_thread(service.tune_apply, change, who=who(update),
+                                          shown=_shown(context).get(message))
         _shown(context).pop(message, None)
         logger.info("parameters v%d by %s: %s", version.version, who(update), change)
         await _show(update, render.tune_applied(version, diff(before, version.params)),

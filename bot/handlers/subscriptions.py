@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
@@ -16,12 +18,12 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_subscribe(chat_args(context))
     sub = Subscription(chat_id=update.effective_chat.id, pairs=request.pairs, engine=request.engine,
                        min_confidence=request.min_confidence, format=request.format)
-    await reply(update, render.subscribed(sub, service_of(context).subscribe(sub)))
+    await reply(update, render.subscribed(sub, await asyncio.to_thread(service_of(context).subscribe, sub)))
 
 
 @command("unsubscribe")
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    removed = service_of(context).unsubscribe(update.effective_chat.id)
+    removed = await asyncio.to_thread(service_of(context).unsubscribe, update.effective_chat.id)
     await reply(update, "🔕 Unsubscribed: no more signals here." if removed else
                 "This chat was not subscribed. /subscribe to get signals.")
 

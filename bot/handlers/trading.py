@@ -117,7 +117,7 @@ async def on_position_chart(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 @command("close")
 async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     request = parse_pair_only("close", chat_args(context))
-    position = service_of(context).close_position(request.pair)
+    position = await asyncio.to_thread(service_of(context).close_position, request.pair)
     logger.info("paper position %s closed by %s", position.key, who(update))
     await reply(update, render.position_closed(position))
     extra(context)["broadcaster"].start_result(position)
