@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from tests.bot.conftest import ADMIN, TRADER, Harness
@@ -87,3 +90,28 @@ async def test_the_next_engine_run_uses_the_tuned_value(harness: Harness) -> Non
     await harness.click(preview, "ta:min_checks:4")
     [reply] = await harness.ask("/signal SOLUSDT", user=ADMIN)
     assert "(0/4, need 4)" in reply.text
+
+
+async def test_a_slow_state_write_of_an_admin_command_does_not_stall_the_event_loop(harness: Harness) -> None:
+    store, ticks = harness.service.store, []
+    write = store.write
+
+    def slow_disk(changes):  # a state file on a slow or busy disk
+        time.sleep(0.8)
+        return write(changes)
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.01)
+
+    store.write = slow_disk
+    beat = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)
+    try:
+        [paused] = await harness.ask("/pause")
+    finally:
+        beat.cancel()
+        store.write = write
+    assert paused.text.startswith("⏸")
+    assert max(b - a for a, b in zip(ticks, ticks[1:])) < 0.4  # the loop kept running during the 0.8 s write
