@@ -110,6 +110,7 @@ async def test_a_slow_state_write_of_an_admin_command_does_not_stall_the_event_l
     await asyncio.sleep(0.05)
     try:
         [paused] = await harness.ask("/pause")
+        await asyncio.sleep(0.05)  # a tick after the command, so a stall shows as a gap
     finally:
         beat.cancel()
         store.write = write
