@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 import numpy as np
@@ -40,6 +40,7 @@ from storage import Change, Put, StateStore
 
 logger = logging.getLogger(__name__)
 POSITIONS, RISK = "positions", "risk"
+KEEP_CLOSED = timedelta(days=31)  # closed positions held in memory (/drift looks back 30 days at most)
 Status = Literal["pending", "open", "closed"]
 
 
@@ -116,6 +117,7 @@ class PaperBook:
                 self._positions[key] = PaperPosition.model_validate(doc)
             except ValidationError as e:
                 self._quarantine(f"{POSITIONS}/{key}", e)
+        self._positions, self._archived_realized = _archive_old_closed(self._positions)
         self._open = _open_only(self._positions)
         self._checked: dict[str, pd.Timestamp] = {}  # key -> open time of the last 1m candle resolved
         self._drop_phantoms()
@@ -149,7 +151,9 @@ class PaperBook:
         if not changes:
             return
         self._store.write(changes)
+        positions, archived = _archive_old_closed(positions)
         self._positions, self._open = positions, _open_only(positions)
+        self._archived_realized += archived
         if risk is not None:
             self._risk_state = risk
 
@@ -167,7 +171,8 @@ class PaperBook:
 
     @property
     def equity(self) -> float:
-        return STARTING_EQUITY + sum(p.realized for p in self.positions() if p.status == "closed")
+        return (STARTING_EQUITY + self._archived_realized
+                + sum(p.realized for p in self.positions() if p.status == "closed"))
 
     @property
     def rejections(self) -> dict[str, int]:
@@ -309,6 +314,24 @@ def _release(book: RiskBook, position: PaperPosition) -> None:
 
 def _risk_put(state: RiskState) -> Put:
     return Put(RISK, "book", state.model_dump(mode="json"))
+
+
+def _archive_old_closed(positions: dict[str, PaperPosition]) -> tuple[dict[str, PaperPosition], float]:
+    """``positions`` without those closed more than ``KEEP_CLOSED`` before the last exit, and their P&L.
+
+    They stay in the store; memory holds only what the live book, /positions and /drift use, so a bot
+    running for months does not grow with every scalp it ever closed.
+    """
+    exits = [p.exit_time for p in positions.values() if p.status == "closed" and p.exit_time is not None]
+    if not exits:
+        return positions, 0.0
+    cutoff = max(exits) - KEEP_CLOSED
+    old = {key for key, p in positions.items()
+           if p.status == "closed" and p.exit_time is not None and p.exit_time < cutoff}
+    if not old:
+        return positions, 0.0
+    return ({key: p for key, p in positions.items() if key not in old},
+            sum(positions[key].realized for key in old))
 
 
 def _open_only(positions: dict[str, PaperPosition]) -> dict[str, PaperPosition]:

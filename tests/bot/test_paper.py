@@ -180,3 +180,21 @@ def test_a_risk_slot_without_its_position_left_by_an_old_version_is_freed_on_loa
     store.delete("positions", eth_signal.key)  # the old two-write admission, killed between its writes
     book = PaperBook(store, lambda: DEFAULT_PARAMS)
     assert book.admit(eth_signal, DECISION.to_pydatetime()).reason == "ok"
+
+
+def test_closed_positions_older_than_a_month_leave_memory_but_not_the_store_or_the_equity(eth_m1, eth_signal) -> None:
+    store = MemoryStore()
+    book = PaperBook(store, lambda: DEFAULT_PARAMS)
+    book.admit(eth_signal, DECISION.to_pydatetime())
+    [first] = feed(book, eth_m1, "2025-05-15 02:50", "2025-05-15 06:00")  # the real SL at 05:48
+    # the same trade 40 days later, as the store would hold it (a copy under another key)
+    later = first.model_copy(update={
+        "signal": first.signal.model_copy(update={"timestamp": first.signal.timestamp + pd.Timedelta(days=40)}),
+        "entry_time": first.entry_time + pd.Timedelta(days=40), "exit_time": first.exit_time + pd.Timedelta(days=40),
+        "due_at": first.due_at + pd.Timedelta(days=40)})
+    store.put("positions", later.key, later.model_dump(mode="json"))
+    equity = 200_000 + 2 * first.realized
+    reopened = PaperBook(store, lambda: DEFAULT_PARAMS)
+    assert [p.key for p in reopened.positions()] == [later.key]  # the older one is archived: only in the store
+    assert reopened.equity == pytest.approx(equity)
+    assert sorted(k for k, _ in store.items("positions")) == sorted([first.key, later.key])
