@@ -210,6 +210,15 @@ def find_levels(window: pd.DataFrame, params: StrategyParams, reference_price: f
     return levels_in(*arrays, pd.DatetimeIndex(window["timestamp"]), 0, len(window), params, reference_price)
 
 
+def level_prices_in(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int,
+                    params: StrategyParams, reference_price: float) -> tuple[list[float], list[float]]:
+    """The prices of :func:`levels_in` (supports nearest first, resistances nearest first), without
+    their visits: what a signal carries, at a fraction of the cost."""
+    prices, _ = window_levels(high, low, close, start, end, params.tolerance / 100.0, params.touches)
+    ordered = sorted((float(p) for p in prices), key=lambda p: (p > reference_price, abs(p - reference_price)))
+    return [p for p in ordered if p <= reference_price], [p for p in ordered if p > reference_price]
+
+
 def levels_in(high: np.ndarray, low: np.ndarray, close: np.ndarray, timestamps: pd.DatetimeIndex, start: int, end: int,
               params: StrategyParams, reference_price: float) -> list[Level]:
     """:func:`find_levels` of candles ``[start, end)`` of whole-series arrays (no frame slicing)."""

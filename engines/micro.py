@@ -16,6 +16,7 @@ paths give the same answers by construction.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from numba import njit
 from engines import exhaustion, indicators
 from engines.candles import CandleArrays, timeframe_delta
 from engines.exhaustion import BookFlip
-from engines.levels import all_pivots, levels_in, sliding_levels
+from engines.levels import all_pivots, level_prices_in, levels_in, sliding_levels
 from engines.models import ExhaustionChecks, Level, Side, Signal
 from engines.params import StrategyParams
 from engines.ticks import round_to_tick
@@ -86,6 +87,46 @@ class SideArrays:
                                 rsi_extreme=bool(self.rsi_extreme[t]), order_book_flip=book_flip)
 
 
+class _TaggedLevelCache:
+    """The last few ``_tagged_levels`` results, per candle series and the parameters they depend on.
+
+    A sweep varies parameters the levels do not depend on (e.g. ``volume_multiplier``): the sliding
+    level scan, the bulk of a scalp scan, is then done once per series instead of once per combination.
+    Keyed by where the candles are in memory; the owner of that memory is held weakly and checked, so
+    memory freed and reused by another series is never mistaken for the series cached.
+    """
+
+    SIZE = 32
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, tuple[weakref.ref, tuple[np.ndarray, ...]]] = {}
+
+    def get(self, m15: CandleArrays, first: int, params: StrategyParams) -> tuple[np.ndarray, ...]:
+        tol = params.tolerance / 100.0
+        owner = _owner(m15.close)  # views of one frame's columns share it, whatever slice was taken
+        key = tuple((a.__array_interface__["data"][0], a.strides) for a in (m15.open, m15.high, m15.low, m15.close)) \
+            + (len(m15.close), first, params.sr_lookback, tol, params.touches, params.wick_window, params.wick_ratio)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0]() is owner:
+            return hit[1]
+        result = _tagged_levels(m15.open, m15.high, m15.low, m15.close, first, params.sr_lookback, tol,
+                                params.touches, params.wick_window, params.wick_ratio)
+        if len(self._entries) >= self.SIZE:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = (weakref.ref(owner), result)
+        return result
+
+
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory (``array`` itself if it is not a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+_TAGGED = _TaggedLevelCache()
+
+
 def scan_arrays(m15: CandleArrays, params: StrategyParams, first: int, rsi_values: np.ndarray | None = None,
                 volume_ewma: np.ndarray | None = None) -> dict[Side, SideArrays]:
     """Levels tagged and checks for every candle index ``>= first`` of ``m15``.
@@ -93,9 +134,7 @@ def scan_arrays(m15: CandleArrays, params: StrategyParams, first: int, rsi_value
     ``rsi_values`` / ``volume_ewma`` (aligned with ``m15``) are computed from ``m15`` unless given: the live
     per-pair state passes the values it carries from the whole history it has seen.
     """
-    tol = params.tolerance / 100.0
-    ll, lv, lw, sl, sv, sw = _tagged_levels(m15.open, m15.high, m15.low, m15.close, first, params.sr_lookback, tol,
-                                            params.touches, params.wick_window, params.wick_ratio)
+    ll, lv, lw, sl, sv, sw = _TAGGED.get(m15, first, params)
     if volume_ewma is None:
         volume_ewma = indicators.volume_ewma(m15.volume)
     volume_ok = exhaustion.volume_drop(m15.volume, volume_ewma, params.volume_multiplier)
@@ -147,7 +186,8 @@ def build_signal(m15: CandleArrays, t: int, side: Side, sides: dict[Side, SideAr
                  params: StrategyParams, tick: float, book: BookFlip | None = None) -> Signal:
     """The SCALP signal of ``side`` at candle ``t`` (which must qualify)."""
     close = float(m15.close[t])
-    levels = levels_before(m15, t, params)
+    supports, resistances = level_prices_in(m15.high, m15.low, m15.close, t - params.sr_lookback, t, params,
+                                            float(m15.close[t - 1]))
     checks = sides[side].checks(t, exhaustion.order_book_flip(book, side))
     slope, value_now, _ = linear_fit(m15.close, t - params.sr_lookback + 1, t + 1)
     sign = 1.0 if side == "LONG" else -1.0
@@ -155,8 +195,8 @@ def build_signal(m15: CandleArrays, t: int, side: Side, sides: dict[Side, SideAr
         type="SCALP", pair=pair, side=side, entry=round_to_tick(close, tick),
         tp=round_to_tick(close * (1 + sign * params.tp / 100), tick),
         sl=round_to_tick(close * (1 - sign * params.sl / 100), tick),
-        support=[round_to_tick(lv.price, tick) for lv in levels if lv.kind == "support"],
-        resistance=[round_to_tick(lv.price, tick) for lv in levels if lv.kind == "resistance"],
+        support=[round_to_tick(price, tick) for price in supports],
+        resistance=[round_to_tick(price, tick) for price in resistances],
         trend=trend_from_fit(slope, value_now, BARS_PER_HOUR, tick),
         timestamp=(m15.timestamps[t] + timeframe_delta(TIMEFRAME)).to_pydatetime(),
         confidence=scalp_confidence(checks, int(sides[side].visits[t])),

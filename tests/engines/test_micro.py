@@ -70,3 +70,20 @@ def test_both_sides_qualifying_is_reported_as_both():
     assert qualifying_sides(sides, 0, 2) == ["LONG", "SHORT"]
     assert qualifying_sides(sides, 0, 3) == []
     assert qualifying_sides({"LONG": _side(100.0, 2), "SHORT": _side(100.4, 1)}, 0, 2) == ["LONG"]
+
+
+def test_a_sweep_over_volume_multiplier_scans_the_levels_of_a_series_once(sol_15m, monkeypatch):
+    from engines import micro
+
+    calls = []
+    real = micro._tagged_levels
+    monkeypatch.setattr(micro, "_tagged_levels", lambda *args: calls.append(args[4]) or real(*args))
+    monkeypatch.setattr(micro, "_TAGGED", micro._TaggedLevelCache())
+    results = {v: micro.scalp_signals(sol_15m, "SOLUSDT", DEFAULT_PARAMS.with_changes(volume_multiplier=v), 0.01, 200)
+               for v in (0.3, 0.4, 0.5)}
+    assert len(calls) == 1  # one level scan for the three combinations
+    monkeypatch.setattr(micro, "_TAGGED", micro._TaggedLevelCache())
+    fresh = micro.scalp_signals(sol_15m.copy(), "SOLUSDT", DEFAULT_PARAMS.with_changes(volume_multiplier=0.5), 0.01, 200)
+    assert [s.to_json() for s in fresh] == [s.to_json() for s in results[0.5]] and len(calls) == 2
+    micro.scalp_signals(sol_15m.copy(), "SOLUSDT", DEFAULT_PARAMS, 0.01, 200)  # other memory: not taken for it
+    assert len(calls) == 3
