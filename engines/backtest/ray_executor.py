@@ -1,9 +1,11 @@
-"""Sweep combinations on Ray (optional extra ``ray``): one task per combination.
+"""Sweep combinations on Ray (optional extra ``ray``): one task per group of combinations that share
+their support/resistance levels.
 
 Connects to the cluster at ``request.address`` (``--address``, e.g. ``ray://head:10001`` or
 ``10.0.0.5:6379``); without one, to the cluster ``RAY_ADDRESS`` names or a local instance. The request
-(candles included) is put in the object store once; each task builds its own signal cache, so the
-local executor is faster for small grids.
+(candles included) is put in the object store once. Each task builds one signal cache for its group,
+so the combinations in it share the level scan and the MACRO part (a task per combination would
+redo both); results come back in the order of ``combos``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ def evaluate_all(request, combos: list[dict[str, Any]]) -> list:
     from engines.backtest.sweep import SignalCache, evaluate_combo
 
     @ray.remote
-    def _one(req, changes):
-        return evaluate_combo(req, changes, SignalCache(req.history, req.start, req.end))
+    def _group(req, group):
+        cache = SignalCache(req.history, req.start, req.end)
+        return [evaluate_combo(req, changes, cache) for changes in group]
 
     started = not ray.is_initialized()
     if started:
@@ -32,7 +35,25 @@ def evaluate_all(request, combos: list[dict[str, Any]]) -> list:
             raise InvalidInput(f"--address: no Ray cluster at {request.address}: {e}") from e
     try:
         shared = ray.put(request)
-        return ray.get([_one.remote(shared, c) for c in combos])
+        groups = level_groups(request, combos)
+        done = ray.get([_group.remote(shared, [combos[i] for i in group]) for group in groups])
+        results: list = [None] * len(combos)
+        for group, evaluated in zip(groups, done):
+            for i, result in zip(group, evaluated):
+                results[i] = result
+        return results
     finally:
         if started:
             ray.shutdown()
+
+
+LEVEL_KEYS = ("sr_lookback", "tolerance", "touches", "wick_window", "wick_ratio")  # what the level scan depends on
+
+
+def level_groups(request, combos: list[dict[str, Any]]) -> list[list[int]]:
+    """Indices of ``combos``, grouped by the parameters their level scan depends on."""
+    groups: dict[tuple, list[int]] = {}
+    for i, changes in enumerate(combos):
+        params = request.base.with_changes(**changes)
+        groups.setdefault(tuple(getattr(params, k) for k in LEVEL_KEYS), []).append(i)
+    return list(groups.values())
