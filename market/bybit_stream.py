@@ -11,9 +11,12 @@ dicts) and passed to the loop with ``loop.call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
+from uuid import uuid4
 
 from pybit.unified_trading import WebSocket
 
@@ -50,9 +53,32 @@ class _ConfiguredUrlWebSocket(WebSocket):
         self._abandoned = True
         self.exit()
 
+    def subscribe(self, topic: str, callback: Callable[[dict], None], symbol: str | list[str] = "") -> None:
+        """pybit's ``subscribe`` with its bookkeeping done before the request leaves, not after.
+
+        pybit records the request id and the topics' callbacks only after sending: an answer that is
+        faster (a nearby server, a loaded client) finds neither, and pybit's KeyError on its thread
+        drops the connection. Here both are in place first, and taken back if the send fails.
+        """
+        topics = [topic.format(symbol=s) for s in ([symbol] if isinstance(symbol, str) else symbol)]
+        self._check_callback_directory(topics)
+        request_id = str(uuid4())
+        request = json.dumps({"op": "subscribe", "req_id": request_id, "args": topics})
+        while not self.is_connected():  # as pybit: wait for the connection (is_connected raises once abandoned)
+            time.sleep(0.1)
+        self.subscriptions[request_id] = request
+        for name in topics:
+            self._set_callback(name, callback)
+        try:
+            self.ws.send(request)
+        except Exception:
+            self.subscriptions.pop(request_id, None)
+            for name in topics:
+                self.callback_directory.pop(name, None)
+            raise
+
     def _process_subscription_message(self, message: dict) -> None:
-        # pybit sends a subscribe before it records its req_id: a fast ack can arrive in between,
-        # and pybit's KeyError on it would drop the connection. Such an ack is for our own request.
+        # an ack whose request this connection does not know (pybit would raise KeyError and drop it)
         if message.get("req_id") and message["req_id"] not in self.subscriptions:
             if message.get("success") is False:
                 logger.error("Bybit refused a subscription: %s", message.get("ret_msg"))
