@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -87,23 +90,42 @@ def test_bad_sweep_input_names_the_problem(history):
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
-    """A Ray cluster running on its own (``ray start --head`` on loopback), as a user's cluster would be."""
+    """A Ray cluster running on its own (``ray start --head --block`` on loopback), as a user's cluster would
+    be; stopped by ending that process group, so no other Ray on the machine is touched."""
     pytest.importorskip("ray")
     ray_cli = Path(sys.executable).with_name("ray")
     port = free_port()
     home = tmp_path_factory.mktemp("home")  # no ~/.ray/auth_token of this machine's on either side
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "HOME": str(home)}
-    started = subprocess.run([str(ray_cli), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-                              "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-                              f"--temp-dir={tmp_path_factory.mktemp('ray')}"],
-                             env=env, capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr[-2000:]
+    head = subprocess.Popen([str(ray_cli), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+                             f"--port={port}", "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+                             f"--temp-dir={tmp_path_factory.mktemp('ray')}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
+        wait_for_port(port, head)
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("HOME", str(home))
             yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(ray_cli), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGKILL)  # what a graceful stop left (raylet, GCS): a throwaway cluster
+        head.wait(10)
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "ray start --head exited"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no Ray head on port {port} after {timeout:g} s")
 
 
 def free_port() -> int:
