@@ -194,7 +194,9 @@ def position_line(view: PositionView) -> str:
     return (f"<b>{s.pair} {s.side}</b> {s.type}{' (half size)' if p.halved else ''}\n"
             f"entry {entry} · TP {s.tp:g} · SL {s.sl:g} · now {price}\n"
             f"P&amp;L {view.unrealized:+,.2f} USDT ({view.unrealized_pct:+.2f}% of margin) · "
-            f"funding {p.funding_paid:+.2f} · {view.minutes_left:.0f} min left")
+            f"funding {p.funding_paid:+.2f} · {view.minutes_left:.0f} min left"
+            + ("" if view.waiting_for is None else
+               f"\n⏳ waiting for the {view.waiting_for:%H:%M} UTC candle the feed missed: TP/SL are checked on it first"))
 
 
 def position_closed(position: PaperPosition) -> str:

@@ -301,8 +301,15 @@ class BotService:
             price = last_price(self.feed, position.signal.pair) if position.signal.pair in loaded else None
             pnl = position.pnl(price) if price is not None else 0.0
             left = (pd.Timestamp(position.due_at) - now).total_seconds() / 60
-            views.append(PositionView(position, price, pnl, position.pnl_pct(price) if price else 0.0, max(left, 0)))
+            views.append(PositionView(position, price, pnl, position.pnl_pct(price) if price else 0.0, max(left, 0),
+                                      self._waiting_at(position.signal.pair)))
         return views
+
+    def _waiting_at(self, pair: str) -> pd.Timestamp | None:
+        """The missing 1m candle ``pair``'s positions wait at (see ``_hole_to_wait_for``), if any."""
+        hole = self.feed.first_missing_minute(pair)
+        since = self.paper.needs_candles_since(pair) if hole is not None else None
+        return hole if hole is not None and since is not None and since <= hole else None
 
     def position_chart(self, key: str) -> bytes:
         position = self.paper.get(key)

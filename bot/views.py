@@ -53,6 +53,7 @@ class PositionView:
     unrealized: float
     unrealized_pct: float
     minutes_left: float
+    waiting_for: pd.Timestamp | None = None  # a missing 1m candle the position is resolved on first
 
 
 @dataclass(frozen=True)

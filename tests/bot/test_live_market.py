@@ -138,7 +138,8 @@ async def test_a_decision_made_late_fills_at_the_first_price_after_it(exchange, 
     async with live_bot(exchange, tmp_path / "state.json") as bot:
         await bot.until(lambda: bot.service.paper.get(SOL_KEY) is not None)
         assert bot.service.journal.get(SOL_KEY).note.endswith("; late: fills from 2025-05-20 17:04 UTC")
-        await bot.until(lambda: "MACRO SOLUSDT" in bot.service.job_runs)
+        # the decision's summary says "admitted when 17:00 + 1 min has closed" until the admission ran
+        await bot.until(lambda: "broadcast queued" in getattr(bot.service.job_runs.get("MACRO SOLUSDT"), "summary", ""))
         assert bot.service.job_runs["MACRO SOLUSDT"].summary == f"{SOL_KEY}: position opened (late), broadcast queued"
         await step(bot, exchange)  # 17:03 closes: before the decision, no fill
         assert bot.service.paper.get(SOL_KEY).status == "pending"
@@ -188,6 +189,9 @@ async def test_open_positions_wait_at_a_missing_minute_and_resolve_on_it_once_it
         await step(bot, exchange)
         assert bot.service.feed.first_missing_minute("SOLUSDT") == CLOSE + MINUTE
         assert paper.needs_candles_since("SOLUSDT") == CLOSE + MINUTE  # waiting at the hole, not past it
+        [positions] = await bot.ask("/positions")
+        assert positions.text.splitlines()[-1] == ("⏳ waiting for the 17:01 UTC candle the feed missed: "
+                                                   "TP/SL are checked on it first")
         exchange.http.faults.clear()
         await bot.until(lambda: bot.service.feed.first_missing_minute("SOLUSDT") is None)
         await step(bot, exchange)  # 17:04: the filled 17:01 and what followed, in order

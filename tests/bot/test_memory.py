@@ -23,9 +23,10 @@ def test_parquet_reads_leave_nothing_in_pyarrows_pool_once_the_frame_is_gone():
         read_through_the_system_allocator()
         pool = pyarrow.default_memory_pool()
         assert pool.backend_name == "system"
+        before = pool.bytes_allocated()  # what other readers in this process still hold
         frame = read_candles(SAMPLE, "BTCUSDT", "1m")
-        assert len(frame) > 40_000
+        assert len(frame) > 40_000 and pool.max_memory() > 2_000_000  # the read went through this pool
         del frame
-        assert pool.bytes_allocated() == 0
+        assert pool.bytes_allocated() - before < 100_000  # and gave its megabytes back
     finally:
         pyarrow.set_memory_pool(previous)
