@@ -267,9 +267,8 @@ class BotService:
         to the hole and wait there, then catch up on the filled minutes in order, as the backtester
         would. After ``HOLE_WAIT`` of market time they go on across the hole (said once in the log).
         """
-        hole = self.feed.first_missing_minute(candle.pair)
-        since = self.paper.needs_candles_since(candle.pair) if hole is not None else None
-        if hole is None or since is None or hole < since or hole > candle.timestamp:
+        hole = self._waiting_at(candle.pair)
+        if hole is None or hole > candle.timestamp:
             return None
         if candle.timestamp - hole <= HOLE_WAIT:
             return hole
@@ -306,7 +305,8 @@ class BotService:
         return views
 
     def _waiting_at(self, pair: str) -> pd.Timestamp | None:
-        """The missing 1m candle ``pair``'s positions wait at (see ``_hole_to_wait_for``), if any."""
+        """The missing 1m candle ``pair``'s open positions have not been resolved past, if any (they
+        wait there up to ``HOLE_WAIT``: see ``_hole_to_wait_for``)."""
         hole = self.feed.first_missing_minute(pair)
         since = self.paper.needs_candles_since(pair) if hole is not None else None
         return hole if hole is not None and since is not None and since <= hole else None
