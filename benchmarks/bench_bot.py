@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.app import build_application, running  # noqa: E402
 from bot.local_api import LocalBotApi  # noqa: E402
+from bot.memory import lean_process  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from market.files import list_symbols  # noqa: E402
 from market.replay import ReplayFeed  # noqa: E402
@@ -76,6 +77,7 @@ async def main(closes: int, hours: float, source: Path) -> None:
         api.add_chat(CHANNEL, "channel", title="bench")
         settings = load_settings(telegram_bot_token="1:bench", broadcast_chat_ids=str(CHANNEL), replay_data_dir=data,
                                  storage_path=Path(folder) / "state.json", pairs=",".join(pairs))
+        lean_process()  # as python -m bot does
         feed = ReplayFeed(data, speed=None)
         app = build_application(settings, feed=feed, request=api)
         async with running(app):

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 
+from bot.memory import lean_process
 from bot.redaction import install_token_redaction
 from bot.settings import BotSettings, SettingsError, load_settings
 from engines.errors import SignalTrackerError
@@ -100,6 +101,7 @@ def main() -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     install_token_redaction(settings.token())
+    lean_process()
     try:
         asyncio.run(run_console(settings) if settings.console_mode else run_telegram(settings))
     except KeyboardInterrupt:

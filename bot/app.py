@@ -27,9 +27,8 @@ from bot.jobs import attach
 from bot.service import BotService
 from bot.settings import BotSettings
 from engines.errors import DataUnavailable, InvalidInput, SignalTrackerError
-from bot.memory import limit_malloc_arenas
 from market.feed import MarketFeed
-from market.files import list_symbols, read_through_the_system_allocator
+from market.files import list_symbols
 from storage import StateStore, open_store
 
 logger = logging.getLogger(__name__)
@@ -106,8 +105,6 @@ async def _start_live(service: BotService, pairs: list[str]) -> None:
 def build_application(settings: BotSettings, *, feed: MarketFeed, store: StateStore | None = None,
                       request: BaseRequest | None = None, extra_admins: tuple[int, ...] = ()) -> Application:
     """The Application with every handler registered and the service in ``bot_data``."""
-    limit_malloc_arenas()
-    read_through_the_system_allocator()
     builder = ApplicationBuilder().token(settings.token() or CONSOLE_TOKEN)
     if settings.telegram_rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))

@@ -7,8 +7,8 @@ import platform
 import pyarrow
 import pytest
 
-from bot.memory import limit_malloc_arenas
-from market.files import read_candles, read_through_the_system_allocator
+from bot.memory import lean_process, limit_malloc_arenas
+from market.files import read_candles
 from tests.conftest import SAMPLE
 
 
@@ -20,7 +20,7 @@ def test_glibc_takes_the_arena_cap():
 def test_parquet_reads_leave_nothing_in_pyarrows_pool_once_the_frame_is_gone():
     previous = pyarrow.default_memory_pool()
     try:
-        read_through_the_system_allocator()
+        lean_process()  # what python -m bot sets up before it starts
         pool = pyarrow.default_memory_pool()
         assert pool.backend_name == "system"
         before = pool.bytes_allocated()  # what other readers in this process still hold
