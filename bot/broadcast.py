@@ -136,8 +136,7 @@ class Broadcaster:
         pending = [d for d in unfinished if d.signal_key == signal.key]
         if not pending:
             return {}
-        needs_photo = any(not self._wants_cornix(d.chat_id) and (d.state != "photo_sent" or d.message_id is None)
-                          for d in pending)
+        needs_photo = any(not self._wants_cornix(d.chat_id) and _photo_pending(d) for d in pending)
         png = await draw(chart) if needs_photo else b""  # cornix text and photos already sent need no chart
         outcomes = await asyncio.gather(*(self._deliver(signal, d, png) for d in pending))
         return {d.chat_id: outcome for d, outcome in zip(pending, outcomes)}
@@ -150,11 +149,11 @@ class Broadcaster:
         chat, photo_id = delivery.chat_id, delivery.message_id
         if self._wants_cornix(chat):
             return await self._deliver_cornix(signal, chat)
-        if delivery.state != "photo_sent" or photo_id is None:
+        if _photo_pending(delivery):
             await self._mark(signal.key, chat, "sending")
+            caption = render.signal_caption(signal, self._late_fill_from(signal))
             photo = await self._attempt(chat, lambda: self.bot.send_photo(
-                chat, InputFile(png, filename=f"{signal.pair}_signal.png"), caption=render.signal_caption(signal, self._late_fill_from(signal)),
-                parse_mode=ParseMode.HTML))
+                chat, InputFile(png, filename=f"{signal.pair}_signal.png"), caption=caption, parse_mode=ParseMode.HTML))
             if isinstance(photo, TelegramError):
                 return await self._failed(signal, chat, photo)
             photo_id = photo.message_id
@@ -249,3 +248,8 @@ class Broadcaster:
             await self._mark(key, chat, "failed", result=True, reason=sent.message)
             return
         await self._mark(key, chat, "sent", result=True, message_id=sent.message_id)
+
+
+def _photo_pending(delivery: Delivery) -> bool:
+    """The chart of ``delivery`` has not gone out yet (or its message id was never recorded)."""
+    return delivery.state != "photo_sent" or delivery.message_id is None
