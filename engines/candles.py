@@ -120,3 +120,58 @@ class CandleArrays:
 
     def __len__(self) -> int:
         return len(self.close)
+
+
+class CandleRing:
+    """The last ``capacity`` candles as float arrays, oldest first, appended in O(1) (amortised).
+
+    Open times in ns (int64) and open, high, low, close, volume as one (5, n) float64 block: 48 bytes a
+    candle, no Python object per candle. The arrays hold twice ``capacity`` so that an append only moves
+    the kept rows to the front once every ``capacity`` appends.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._times = np.zeros(2 * capacity, dtype=np.int64)  # open times, ns
+        self._values = np.zeros((5, 2 * capacity))  # open, high, low, close, volume
+        self._end = 0
+        self.count = 0  # candles seen in all
+
+    def __len__(self) -> int:
+        return min(self._end, self.capacity)
+
+    @property
+    def nbytes(self) -> int:
+        return self._times.nbytes + self._values.nbytes
+
+    def append(self, open_ns: int, values: tuple[float, float, float, float, float]) -> None:
+        if self._end == len(self._times):
+            keep = self.capacity - 1
+            self._times[:keep] = self._times[self._end - keep:self._end]
+            self._values[:, :keep] = self._values[:, self._end - keep:self._end]
+            self._end = keep
+        self._times[self._end] = open_ns
+        self._values[:, self._end] = values
+        self._end += 1
+        self.count += 1
+
+    def replace(self, times_ns: np.ndarray, values: np.ndarray) -> None:
+        """Hold the last ``capacity`` of ``times_ns`` (ascending) and ``values`` (shape (5, n)) instead."""
+        self.count = len(times_ns)
+        times_ns, values = times_ns[-self.capacity:], values[:, -self.capacity:]
+        self._times[:len(times_ns)], self._values[:, :len(times_ns)] = times_ns, values
+        self._end = len(times_ns)
+
+    @property
+    def last_time(self) -> int | None:
+        return int(self._times[self._end - 1]) if self._end else None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the kept open times (ns) and values (5, n), oldest first."""
+        start = max(0, self._end - self.capacity)
+        return self._times[start:self._end].copy(), self._values[:, start:self._end].copy()
+
+    def window(self) -> CandleArrays:
+        """The kept candles (at most ``capacity``) as arrays (copies: safe to hand to another thread)."""
+        times, values = self.arrays()
+        return CandleArrays(pd.DatetimeIndex(times.astype("datetime64[ns]")).tz_localize("UTC"), *values)

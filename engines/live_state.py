@@ -21,7 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from engines.candles import CandleArrays
+from engines.candles import CandleRing
 from engines.exhaustion import BookFlip
 from engines.indicators import (ATR_LENGTH, VOLUME_EWMA_LENGTH, ewm_alpha_from_alpha, ewm_alpha_from_span, ewm_step,
                                 rsi_step, seed_mean, true_range)
@@ -31,39 +31,6 @@ from engines.params import PARAM_SPECS, StrategyParams
 
 SCALP_WINDOW = int(PARAM_SPECS["sr_lookback"].maximum) + 1
 MACRO_WINDOW = int(PARAM_SPECS["trend_lookback"].maximum) + 1
-
-
-class CandleRing:
-    """The last ``capacity`` candles as float arrays, oldest first, appended in O(1) (amortised)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._times = np.zeros(2 * capacity, dtype=np.int64)  # open times, ns
-        self._values = np.zeros((5, 2 * capacity))  # open, high, low, close, volume
-        self._end = 0
-        self.count = 0  # candles seen in all
-
-    def append(self, open_ns: int, values: tuple[float, float, float, float, float]) -> None:
-        if self._end == len(self._times):
-            keep = self.capacity - 1
-            self._times[:keep] = self._times[self._end - keep:self._end]
-            self._values[:, :keep] = self._values[:, self._end - keep:self._end]
-            self._end = keep
-        self._times[self._end] = open_ns
-        self._values[:, self._end] = values
-        self._end += 1
-        self.count += 1
-
-    @property
-    def last_time(self) -> int | None:
-        return int(self._times[self._end - 1]) if self._end else None
-
-    def window(self) -> CandleArrays:
-        """The kept candles (at most ``capacity``) as arrays (copies: safe to hand to another thread)."""
-        start = max(0, self._end - self.capacity)
-        values = self._values[:, start:self._end].copy()
-        times = pd.DatetimeIndex(self._times[start:self._end].astype("datetime64[ns]")).tz_localize("UTC")
-        return CandleArrays(times, *values)
 
 
 class SeededEwm:

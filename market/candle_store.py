@@ -1,7 +1,7 @@
 """Bounded per-pair, per-timeframe buffers of closed candles, readable as validated frames.
 
-Each buffer is a compact numpy ring (int64 open times in ms, float64 OHLCV: 48 bytes a candle; no
-Python object per candle). The event loop appends while decision jobs read frames in worker threads.
+Each buffer is an :class:`engines.candles.CandleRing` (int64 open times, float64 OHLCV: 48 bytes a
+candle; no Python object per candle). The event loop appends while decision jobs read frames in worker threads.
 Every change bumps the buffer's version under a lock; a frame is built from arrays copied under that
 lock and is cached only if no change happened meanwhile, so a reader never gets (or leaves behind) a
 frame older than the buffer it asked about.
@@ -14,49 +14,9 @@ import threading
 import numpy as np
 import pandas as pd
 
-from engines.candles import COLUMNS, validate_candles
+from engines.candles import COLUMNS, CandleRing, validate_candles
 from engines.errors import DataUnavailable, InvalidInput
 from market.feed import DEFAULT_BUFFER_LENGTH, TIMEFRAMES, ClosedCandle
-
-MS = 1_000_000  # ns in a ms
-
-
-class _Ring:
-    """The last ``length`` candles of one buffer; appends are amortised O(1) (the arrays hold twice that)."""
-
-    def __init__(self, length: int) -> None:
-        self.length = length
-        self.times = np.empty(2 * length, dtype=np.int64)
-        self.values = np.empty((2 * length, 5), dtype=np.float64)
-        self.start = self.end = 0
-
-    def __len__(self) -> int:
-        return self.end - self.start
-
-    def last_ms(self) -> int | None:
-        return int(self.times[self.end - 1]) if self.end > self.start else None
-
-    def append(self, ms: int, row: tuple[float, float, float, float, float]) -> None:
-        if self.end == len(self.times):  # full: keep the newest length - 1 rows at the front
-            keep = self.length - 1
-            self.times[:keep] = self.times[self.end - keep:self.end]
-            self.values[:keep] = self.values[self.end - keep:self.end]
-            self.start, self.end = 0, keep
-        self.times[self.end], self.values[self.end] = ms, row
-        self.end += 1
-        if self.end - self.start > self.length:
-            self.start += 1
-
-    def replace(self, times: np.ndarray, values: np.ndarray) -> None:
-        """Make the buffer the last ``length`` of ``times`` (ms, ascending) and ``values``."""
-        times, values = times[-self.length:], values[-self.length:]
-        self.times[:len(times)], self.values[:len(times)] = times, values
-        self.start, self.end = 0, len(times)
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of the buffered times (ms) and values, oldest first."""
-        return self.times[self.start:self.end].copy(), self.values[self.start:self.end].copy()
-
 
 class CandleStore:
     """Closed candles per ``(pair, timeframe)``, oldest first, at most ``max_length`` each."""
@@ -65,7 +25,7 @@ class CandleStore:
         if max_length < 1:
             raise InvalidInput(f"buffer length must be >= 1, got {max_length}")
         self.max_length = max_length
-        self._rings: dict[tuple[str, str], _Ring] = {}
+        self._rings: dict[tuple[str, str], CandleRing] = {}
         self._versions: dict[tuple[str, str], int] = {}
         self._frames: dict[tuple[str, str], tuple[int, pd.DataFrame]] = {}
         self._lock = threading.Lock()
@@ -74,7 +34,7 @@ class CandleStore:
         with self._lock:
             for timeframe in TIMEFRAMES:
                 if (pair, timeframe) not in self._rings:
-                    self._rings[(pair, timeframe)] = _Ring(self.max_length)
+                    self._rings[(pair, timeframe)] = CandleRing(self.max_length)
                 self._versions.setdefault((pair, timeframe), 0)
 
     def pairs(self) -> list[str]:
@@ -85,21 +45,20 @@ class CandleStore:
     def load(self, pair: str, timeframe: str, frame: pd.DataFrame) -> None:
         """Replace the buffer with the last ``max_length`` rows of a candle frame."""
         tail = frame.iloc[-self.max_length:]
-        times = pd.DatetimeIndex(tail["timestamp"]).as_unit("ms").asi8.copy()
-        values = tail[list(COLUMNS[1:])].to_numpy(dtype=np.float64)
+        times = pd.DatetimeIndex(tail["timestamp"]).as_unit("ns").asi8.copy()
+        values = tail[list(COLUMNS[1:])].to_numpy(dtype=np.float64).T
         with self._lock:
             self._buffer(pair, timeframe).replace(times, values)
             self._changed((pair, timeframe))
 
     def append(self, candle: ClosedCandle) -> bool:
         """Add a candle newer than the last one; return False (and keep nothing) otherwise."""
-        ms = candle.timestamp.value // MS
         with self._lock:
             ring = self._buffer(candle.pair, candle.timeframe)
-            last = ring.last_ms()
-            if last is not None and ms <= last:
+            last = ring.last_time
+            if last is not None and candle.timestamp.value <= last:
                 return False
-            ring.append(ms, (candle.open, candle.high, candle.low, candle.close, candle.volume))
+            ring.append(candle.timestamp.value, (candle.open, candle.high, candle.low, candle.close, candle.volume))
             self._changed((candle.pair, candle.timeframe))
             return True
 
@@ -111,23 +70,23 @@ class CandleStore:
                 ring = self._buffer(*key)
                 times, values = ring.arrays()
                 oldest = int(times[0]) if len(times) else None
-                new = {c.timestamp.value // MS: (c.open, c.high, c.low, c.close, c.volume) for c in candles
+                new = {c.timestamp.value: (c.open, c.high, c.low, c.close, c.volume) for c in candles
                        if (c.pair, c.timeframe) == key}
-                new = {ms: row for ms, row in new.items()
-                       if (oldest is None or ms > oldest) and not np.isin(ms, times)}
+                new = {ns: row for ns, row in new.items()
+                       if (oldest is None or ns > oldest) and not np.isin(ns, times)}
                 if new:
                     merged_times = np.concatenate([times, np.fromiter(new, dtype=np.int64, count=len(new))])
-                    merged_values = np.concatenate([values, np.array(list(new.values()), dtype=np.float64)])
+                    merged_values = np.concatenate([values, np.array(list(new.values()), dtype=np.float64).T], axis=1)
                     order = np.argsort(merged_times, kind="stable")
-                    ring.replace(merged_times[order], merged_values[order])
+                    ring.replace(merged_times[order], merged_values[:, order])
                     self._changed(key)
                     added += len(new)
         return added
 
     def last_timestamp(self, pair: str, timeframe: str) -> pd.Timestamp | None:
         with self._lock:
-            last = self._buffer(pair, timeframe).last_ms()
-        return None if last is None else pd.Timestamp(last, unit="ms", tz="UTC")
+            last = self._buffer(pair, timeframe).last_time
+        return None if last is None else pd.Timestamp(last, tz="UTC").as_unit("ms")
 
     def frame(self, pair: str, timeframe: str) -> pd.DataFrame:
         """The buffered candles as a validated candle frame (cached until the next change)."""
@@ -138,8 +97,8 @@ class CandleStore:
             if cached is not None and cached[0] == version:
                 return cached[1].copy()
             times, values = self._buffer(pair, timeframe).arrays()
-        data = pd.DataFrame(values, columns=list(COLUMNS[1:]))
-        data.insert(0, "timestamp", pd.to_datetime(times, unit="ms", utc=True))
+        data = pd.DataFrame(values.T, columns=list(COLUMNS[1:]))
+        data.insert(0, "timestamp", pd.to_datetime(times, unit="ns", utc=True))
         built = validate_candles(data, name=f"{pair} {timeframe}")
         with self._lock:
             if self._versions.get(key, 0) == version:
@@ -151,7 +110,7 @@ class CandleStore:
         self._versions[key] = self._versions.get(key, 0) + 1
         self._frames.pop(key, None)
 
-    def _buffer(self, pair: str, timeframe: str) -> _Ring:
+    def _buffer(self, pair: str, timeframe: str) -> CandleRing:
         if timeframe not in TIMEFRAMES:
             raise InvalidInput(f"timeframe must be one of {', '.join(TIMEFRAMES)}, got {timeframe!r}")
         ring = self._rings.get((pair, timeframe))

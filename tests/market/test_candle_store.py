@@ -96,5 +96,4 @@ def test_a_loaded_frame_keeps_its_last_rows_and_the_late_candle_before_them_is_n
 
 def test_a_buffer_is_compact_arrays_not_python_rows(btc_15m):
     store = store_with(btc_15m, 250)
-    ring = store._rings[("BTCUSDT", "15m")]
-    assert ring.times.nbytes + ring.values.nbytes == 2 * 250 * 48
+    assert store._rings[("BTCUSDT", "15m")].nbytes == 2 * 250 * 48
