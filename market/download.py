@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ import pandas as pd
 from engines.candles import COLUMNS, validate_candles
 from engines.errors import InvalidInput, MarketError
 from engines.params import StrategyParams
+from market.files import merge, write_atomic
 from market.history import CLOSE_GRACE, MIN_FUNDING_INTERVAL, PAGE_LIMIT, HistoryClient
 from market.universe import top_by_turnover
 
@@ -52,19 +51,6 @@ def missing_ranges(stored_ms: np.ndarray, start_ms: int, end_ms: int) -> list[tu
     edges = np.concatenate(([start_ms - MINUTE_MS], np.unique(inside), [end_ms]))
     gaps = np.flatnonzero(np.diff(edges) > MINUTE_MS)
     return [(int(edges[i]) + MINUTE_MS, int(edges[i + 1])) for i in gaps]
-
-
-def write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as Parquet to ``path`` through a unique temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -98,14 +84,6 @@ def read_stored_funding(path: Path) -> pd.DataFrame:
     frame = frame.loc[:, list(FUNDING_COLUMNS)].copy()
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.as_unit("ms")
     return frame
-
-
-def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """Rows of both, one per timestamp (a later copy replaces an earlier one), oldest first."""
-    if new.empty:
-        return old
-    frame = new if old.empty else pd.concat([old, new], ignore_index=True)
-    return frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp", ignore_index=True)
 
 
 @dataclass(frozen=True)

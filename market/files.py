@@ -7,7 +7,9 @@ when a folder only has 1m files.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,24 @@ def read_funding(funding_dir: Path | None, symbol: str) -> pd.DataFrame | None:
     frame = frame.loc[:, ["timestamp", "funding_rate"]].copy()
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.floor("s")
     return frame.sort_values("timestamp").drop_duplicates("timestamp").reset_index(drop=True)
+
+
+def write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as Parquet to ``path`` through a unique temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        frame.to_parquet(temporary, index=False)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Rows of both, one per timestamp (a later copy replaces an earlier one), oldest first."""
+    if new.empty:
+        return old
+    frame = new if old.empty else pd.concat([old, new], ignore_index=True)
+    return frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp", ignore_index=True)

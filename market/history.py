@@ -12,7 +12,6 @@ time is ``CLOSE_GRACE`` in the past on our clock and, where the answer carries t
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from engines.candles import COLUMNS, timeframe_delta, validate_candles
 from engines.errors import DataUnavailable, InvalidInput, MarketError
 from engines.params import PARAM_SPECS
 from market.exchanges import make_exchange, unified_symbol
+from market.files import merge, write_atomic
 from market.retry import RetryPolicy, call_with_retries
 
 logger = logging.getLogger(__name__)
@@ -209,12 +209,7 @@ class HistoryClient:
         path = self._cache_path(pair, timeframe)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        old = self._read_cache(pair, timeframe)
-        merged = pd.concat([old, frame], ignore_index=True).drop_duplicates("timestamp", keep="last")
-        temporary = path.with_suffix(".tmp")
-        merged.sort_values("timestamp").to_parquet(temporary, index=False)
-        os.replace(temporary, path)
+        write_atomic(merge(self._read_cache(pair, timeframe), frame), path)
 
 
 def _numeric_rows(rows: object, what: str) -> np.ndarray:

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from engines.errors import InvalidInput, MarketError
-from market.download import HistoryDownloader, missing_ranges, read_stored_candles, write_atomic
+from market.download import HistoryDownloader, missing_ranges, read_stored_candles
+from market.files import write_atomic
 from market.exchanges import make_exchange
 from market.files import read_candles, read_funding
 from market.history import HistoryClient
