@@ -25,6 +25,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from engines.backtest.edge import percentile_of
 from engines.backtest.history import History, PairHistory
 from engines.backtest.portfolio import Costs, Trade
 from engines.execution import MINUTE_NS, resolve_exits
@@ -34,6 +35,7 @@ from engines.ticks import round_to_tick, tick_decimals
 
 GRID = {"SCALP": pd.Timedelta(minutes=15), "MACRO": pd.Timedelta(hours=1)}
 RUNS = 200
+BASELINE_SEED = 7
 BAND = (5.0, 95.0)
 BAND_POINTS = 1500  # equity of the runs is taken at about this many times
 
@@ -230,3 +232,18 @@ def _decision_grid(history: PairHistory, start: pd.Timestamp, end: pd.Timestamp,
     grid = pd.date_range(start.ceil(step), end, freq=step).as_unit("ns").asi8
     bars = history.bars
     return grid[(bars.index_at(grid) >= 0) & (bars.index_at(grid - MINUTE_NS) >= 0)]
+
+
+def percentile_vs_random(history: History, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,
+                         end: pd.Timestamp, costs: Costs = Costs(), *, runs: int = RUNS,
+                         seed: int = BASELINE_SEED) -> float | None:
+    """Where the net P&L of ``trades`` ranks among ``runs`` random-entry runs of the window, in %.
+
+    The runs are the edge verdict's (:func:`engines.backtest.baseline.random_runs`: every trade moved
+    to a seeded random decision time of its pair and engine grid, same size, exits, fees and funding);
+    ties count half. ``None`` without trades.
+    """
+    if not trades or runs <= 0:
+        return None
+    distribution = random_runs(history, trades, params, start, end, costs, runs=runs, seed=seed, equity=False)
+    return percentile_of(sum(t.pnl for t in trades), distribution.net_pnl)

@@ -17,15 +17,13 @@ runs of that week's trades (:func:`engines.backtest.baseline.random_runs`), in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from engines.backtest.baseline import RUNS as RANDOM_RUNS, random_runs
-from engines.backtest.edge import percentile_of
+from engines.backtest.baseline import RUNS as RANDOM_RUNS, percentile_vs_random
 from engines.backtest.history import History
-from engines.backtest.portfolio import Costs, Trade
+from engines.backtest.portfolio import Costs
 from engines.backtest.run import BASELINE_SEED, Prepared, quick_run
 from engines.backtest.stats import profit_factor, win_rate
 from engines.backtest.sweep import SignalCache
@@ -106,21 +104,6 @@ def _row(history: History, prepared: Prepared, params: StrategyParams, label: st
     percentile = percentile_vs_random(history, trades, params, start, end, costs, runs=runs, seed=seed)
     return ImpactRow(label, window, start, end, len(pnls), win_rate(pnls), profit_factor(pnls), sum(pnls),
                      percentile)
-
-
-def percentile_vs_random(history: History, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,
-                         end: pd.Timestamp, costs: Costs = Costs(), *, runs: int = RANDOM_RUNS,
-                         seed: int = BASELINE_SEED) -> float | None:
-    """Where the net P&L of ``trades`` ranks among ``runs`` random-entry runs of the window, in %.
-
-    The runs are the edge verdict's (:func:`engines.backtest.baseline.random_runs`: every trade moved
-    to a seeded random decision time of its pair and engine grid, same size, exits, fees and funding);
-    ties count half. ``None`` without trades.
-    """
-    if not trades or runs <= 0:
-        return None
-    distribution = random_runs(history, trades, params, start, end, costs, runs=runs, seed=seed, equity=False)
-    return percentile_of(sum(t.pnl for t in trades), distribution.net_pnl)
 
 
 __all__ = ["ImpactRow", "TuneImpact", "percentile_vs_random", "tune_impact"]

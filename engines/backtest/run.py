@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engines.backtest.baseline import RUNS, random_runs
+from engines.backtest.baseline import BASELINE_SEED, RUNS, random_runs
 from engines.backtest.candidates import Candidate, pair_candidates
 from engines.backtest.funding import FundingSource
 from engines.backtest.history import History
@@ -30,7 +30,6 @@ from engines.risk import MacroView
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-BASELINE_SEED = 7
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from engines.backtest.baseline import random_runs, random_signals
+from engines.backtest.baseline import percentile_vs_random, random_signals
 from engines.backtest.candidates import pair_candidates
-from engines.backtest.edge import ALPHA, percentile_of
+from engines.backtest.edge import ALPHA
 from engines.backtest.history import History
 from engines.backtest.portfolio import Costs, simulate
 from engines.backtest.run import BASELINE_SEED, Prepared, prepare, quick_run, window_candidates
@@ -251,9 +251,8 @@ def oos_percentile(request: SweepRequest, params: StrategyParams, trades, known:
     key = (params.time_stop, params.macro_time_stop,
            *((t.pair, t.engine, t.side, t.signal_time.value, t.tp, t.sl, t.size, t.pnl) for t in trades))
     if key not in known:
-        runs = random_runs(request.history, list(trades), params, request.split_time(), request.end, request.costs,
-                           runs=request.runs, seed=request.seed, equity=False)
-        known[key] = percentile_of(sum(t.pnl for t in trades), runs.net_pnl)
+        known[key] = percentile_vs_random(request.history, list(trades), params, request.split_time(), request.end,
+                                          request.costs, runs=request.runs, seed=request.seed)
     return known[key]
 
 
