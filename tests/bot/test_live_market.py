@@ -17,6 +17,7 @@ import pytest
 
 from bot.app import build_application, running
 from bot.local_api import LocalBotApi
+from bot.service import HOLE_WAIT
 from bot.settings import load_settings
 from market.bybit_feed import BybitFeed
 from market.history import HistoryClient
@@ -197,3 +198,22 @@ async def test_open_positions_wait_at_a_missing_minute_and_resolve_on_it_once_it
         await step(bot, exchange)  # 17:04: the filled 17:01 and what followed, in order
         position = paper.get(SOL_KEY)
         assert position.status == "open" and paper.needs_candles_since("SOLUSDT") == CLOSE + 5 * MINUTE
+
+
+async def test_positions_go_on_across_a_hole_still_missing_after_the_wait(exchange, tmp_path, caplog):
+    async with live_bot(exchange, tmp_path / "state.json") as bot:
+        await bot.until(lambda: "MACRO SOLUSDT" in bot.service.job_runs and bot.jobs.backlog == 0)
+        bot.service.feed.gap_wait_seconds = 0.3
+        await step(bot, exchange)  # 17:00 closes: the SHORT fills at its open
+        exchange.http.inject("500", "kline", times=30000)  # the hole is never filled
+        exchange.ws.silent = True
+        await exchange.ws.step()  # the stream misses 17:01
+        exchange.ws.silent = False
+        for _ in range(int(HOLE_WAIT / MINUTE)):
+            await step(bot, exchange)  # up to 17:16: the positions wait at 17:01
+        assert bot.service.paper.needs_candles_since("SOLUSDT") == CLOSE + MINUTE
+        await step(bot, exchange)  # 17:17 is more than 15 min after the hole: they go on across it
+        assert bot.service.feed.first_missing_minute("SOLUSDT") == CLOSE + MINUTE
+        assert bot.service.paper.needs_candles_since("SOLUSDT") in (None, CLOSE + 18 * MINUTE)
+        assert any("is still missing after 0 days 00:15:00; positions are resolved across the hole" in r.message
+                   for r in caplog.records)
