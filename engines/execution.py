@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 
 from engines.errors import InvalidInput
+from engines.jit import kernel
 
 EXIT_REASONS: tuple[str, ...] = ("tp", "sl", "time_stop", "end_of_data")
 TP, SL, TIME_STOP, END_OF_DATA = range(4)
@@ -82,7 +82,7 @@ def resolve_exits(bars: MinuteBars, entry_index: np.ndarray, is_long: np.ndarray
     return Exits(bars.open[entry_index].copy(), exit_time, out_price, reason, both, out_index)
 
 
-@numba.njit(cache=True)
+@kernel
 def _resolve(open_, high, low, close, entry_index, stop_index, is_long, tp, sl):  # pragma: no cover - numba
     n = len(entry_index)
     last = len(open_) - 1

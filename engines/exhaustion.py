@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from numba import njit
 
+from engines.jit import kernel
 from engines.models import Side
 
 BOOK_DEPTH = 10
@@ -68,7 +68,7 @@ def rsi_extreme(rsi_values: np.ndarray, side: Side, low: float, high: float) -> 
         return rsi_values < low if side == "LONG" else rsi_values > high
 
 
-@njit(cache=True)
+@kernel
 def double_wick(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, t: int,
                 level: float, is_support: bool, tol: float, window: int, ratio: float) -> bool:
     """Two or more rejection wicks at ``level`` among candles ``t - window + 1 .. t``."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from numba import njit
+
+from engines.jit import kernel
 
 VOLUME_EWMA_LENGTH = 10
 ATR_LENGTH = 14
@@ -40,7 +41,7 @@ def seed_mean(values: np.ndarray) -> float:
     return float(np.sum(np.asarray(values, dtype=float)) / len(values))
 
 
-@njit(cache=True)
+@kernel
 def ewm_step(weighted: float, value: float, alpha: float) -> float:
     """One step of pandas' ``ewm(adjust=False).mean()`` (NaN ``weighted`` = no observation yet)."""
     if np.isnan(value):
@@ -53,17 +54,18 @@ def ewm_step(weighted: float, value: float, alpha: float) -> float:
     return weighted
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def rsi_step(gain_avg: float, loss_avg: float, change: float, alpha: float) -> tuple[float, float, float]:
     """Feed one close-to-close ``change``; returns (gain average, loss average, RSI)."""
     gain = change if change >= 0.0 else 0.0
     loss = change if change <= 0.0 else 0.0
     gain_avg = ewm_step(gain_avg, gain, alpha)
     loss_avg = ewm_step(loss_avg, loss, alpha)
-    return gain_avg, loss_avg, 100.0 * gain_avg / (gain_avg + abs(loss_avg))
+    total = gain_avg + abs(loss_avg)
+    return gain_avg, loss_avg, 100.0 * gain_avg / total if total != 0.0 else np.nan  # flat closes: NaN
 
 
-@njit(cache=True)
+@kernel
 def true_range(high: float, low: float, previous_close: float) -> float:
     """max(high - low, |high - previous close|, |previous close - low|); NaN previous close: the range."""
     span = high - low
@@ -75,7 +77,7 @@ def true_range(high: float, low: float, previous_close: float) -> float:
     return max(span, abs(high - previous_close), abs(previous_close - low))
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _rsi_series(close: np.ndarray, alpha: float) -> np.ndarray:
     out = np.full(len(close), np.nan)
     gain_avg, loss_avg = np.nan, np.nan
@@ -84,7 +86,7 @@ def _rsi_series(close: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel
 def _seeded_ewm_series(values: np.ndarray, seed: float, length: int, alpha: float) -> np.ndarray:
     out = np.full(len(values), np.nan)
     weighted = seed
@@ -95,7 +97,7 @@ def _seeded_ewm_series(values: np.ndarray, seed: float, length: int, alpha: floa
     return out
 
 
-@njit(cache=True)
+@kernel
 def _true_ranges(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     out = np.empty(len(close))
     for i in range(len(close)):

@@ -11,90 +11,97 @@ Definitions (the README's strategy section repeats them):
   2 x tolerance) are near-duplicates: the one with more visits wins, the more recent on a tie.
 * A level at or below the reference price (the last close) is a **support**, above it a **resistance**.
 
-The numba kernels here are shared by the single-decision path and the whole-history scan.
+The kernels here (:mod:`engines.jit`) are shared by the single-decision path and the whole-history scan.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from engines.jit import kernel
 from engines.models import Level
 from engines.params import StrategyParams
 
 PIVOT_ORDER = 2
 
 
-@njit(cache=True)
-def _is_pivot_high(high: np.ndarray, i: int, start: int, end: int, order: int) -> bool:
-    if i - order < start or i + order >= end:
-        return False
-    for j in range(i - order, i):
-        if high[j] >= high[i]:
-            return False
-    for j in range(i + 1, i + order + 1):
-        if high[j] > high[i]:
-            return False
-    return True
+@kernel
+def pivot_highs(high: np.ndarray, start: int, end: int, order: int) -> np.ndarray:
+    """Per candle of ``[start, end)``: a pivot high of that window, i.e. its high is above the highs of the
+    ``order`` candles before it and not below those after it (all of them inside the window)."""
+    flags = np.zeros(max(end - start, 0), dtype=np.bool_)
+    first, stop = start + order, end - order
+    if stop > first:
+        centre = high[first:stop]
+        pivot = np.ones(stop - first, dtype=np.bool_)
+        for k in range(1, order + 1):  # "not >=" / "not >": a NaN neighbour does not disqualify, as before
+            pivot &= ~(high[first - k:stop - k] >= centre) & ~(high[first + k:stop + k] > centre)
+        flags[order:order + stop - first] = pivot
+    return flags
 
 
-@njit(cache=True)
-def _is_pivot_low(low: np.ndarray, i: int, start: int, end: int, order: int) -> bool:
-    if i - order < start or i + order >= end:
-        return False
-    for j in range(i - order, i):
-        if low[j] <= low[i]:
-            return False
-    for j in range(i + 1, i + order + 1):
-        if low[j] < low[i]:
-            return False
-    return True
+@kernel
+def pivot_lows(low: np.ndarray, start: int, end: int, order: int) -> np.ndarray:
+    """Per candle of ``[start, end)``: a pivot low of that window (the mirror of :func:`pivot_highs`)."""
+    flags = np.zeros(max(end - start, 0), dtype=np.bool_)
+    first, stop = start + order, end - order
+    if stop > first:
+        centre = low[first:stop]
+        pivot = np.ones(stop - first, dtype=np.bool_)
+        for k in range(1, order + 1):
+            pivot &= ~(low[first - k:stop - k] <= centre) & ~(low[first + k:stop + k] < centre)
+        flags[order:order + stop - first] = pivot
+    return flags
 
 
-@njit(cache=True)
+@kernel
 def _touches(high: np.ndarray, low: np.ndarray, close: np.ndarray, i: int, price: float, band: float) -> bool:
     return abs(high[i] - price) <= band or abs(low[i] - price) <= band or abs(close[i] - price) <= band
 
 
-@njit(cache=True)
+@kernel
+def _touching(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int, price: float,
+              band: float) -> np.ndarray:
+    """Per candle of ``[start, end)``: whether it touches ``price`` (high, low or close within ``band``)."""
+    return ((np.abs(high[start:end] - price) <= band) | (np.abs(low[start:end] - price) <= band)
+            | (np.abs(close[start:end] - price) <= band))
+
+
+@kernel
+def _run_starts(touching: np.ndarray) -> np.ndarray:
+    """Per candle: whether it touches and the candle before it (along axis 0) does not: a visit begins."""
+    starts = touching.copy()
+    starts[1:] = touching[1:] & ~touching[:-1]
+    return starts
+
+
+@kernel
 def count_visits(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int,
                  price: float, tol: float) -> int:
     """Separate visits of candles ``[start, end)`` to ``price`` (tol is a fraction, 0.0025 = 0.25 %)."""
-    band = price * tol
-    visits = 0
-    inside = False
-    for i in range(start, end):
-        touching = _touches(high, low, close, i, price, band)
-        if touching and not inside:
-            visits += 1
-        inside = touching
-    return visits
+    return np.count_nonzero(_run_starts(_touching(high, low, close, start, end, price, price * tol)))
 
 
-@njit(cache=True)
+@kernel
 def _candidates(high: np.ndarray, low: np.ndarray, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
-    """Prices and ranks of the pivot highs and lows in ``[start, end)``.
+    """Prices and ranks of the pivot highs and lows in ``[start, end)``, in candle order (a pivot high
+    before a pivot low of the same candle).
 
     The rank ``2 * index + 1`` for a pivot high, ``2 * index`` for a pivot low orders candidates by
     recency (and a high before a low of the same candle): it breaks ties between equally strong levels.
     """
-    price = np.empty(2 * (end - start))
-    rank = np.empty(2 * (end - start), dtype=np.int64)
-    n = 0
-    for i in range(start, end):
-        if _is_pivot_high(high, i, start, end, PIVOT_ORDER):
-            price[n] = high[i]
-            rank[n] = 2 * i + 1
-            n += 1
-        if _is_pivot_low(low, i, start, end, PIVOT_ORDER):
-            price[n] = low[i]
-            rank[n] = 2 * i
-            n += 1
-    return price[:n], rank[:n]
+    is_high = pivot_highs(high, start, end, PIVOT_ORDER)
+    is_low = pivot_lows(low, start, end, PIVOT_ORDER)
+    index = np.arange(start, end)
+    at_high, at_low = index[is_high], index[is_low]
+    order = np.argsort(np.concatenate((2 * at_high, 2 * at_low + 1)))
+    price = np.concatenate((high[start:end][is_high], low[start:end][is_low]))[order]
+    rank = np.concatenate((2 * at_high + 1, 2 * at_low))[order]
+    return price, rank
 
 
-@njit(cache=True)
+@kernel
 def strongest_distinct(prices: np.ndarray, visits: np.ndarray, ranks: np.ndarray, tol: float,
                        min_touches: int, rank_span: int) -> tuple[np.ndarray, np.ndarray]:
     """Candidates with ``>= min_touches`` visits, strongest first (ties: higher rank first),
@@ -119,25 +126,26 @@ def strongest_distinct(prices: np.ndarray, visits: np.ndarray, ranks: np.ndarray
     return kept_price[:n_kept], kept_visits[:n_kept]
 
 
-@njit(cache=True, fastmath=True)
+@kernel
+def _visit_matrix(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int,
+                  prices: np.ndarray, tol: float) -> np.ndarray:
+    """Candles of ``[start, end)`` x ``prices``: whether a visit to that price begins at that candle."""
+    band = prices * tol
+    touching = ((np.abs(high[start:end, None] - prices) <= band) | (np.abs(low[start:end, None] - prices) <= band)
+                | (np.abs(close[start:end, None] - prices) <= band))
+    return _run_starts(touching)
+
+
+@kernel
 def _visits_of(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int,
                prices: np.ndarray, tol: float) -> np.ndarray:
-    """:func:`count_visits` for many prices at once (candles outer, prices inner: vectorises)."""
-    m = len(prices)
-    band = prices * tol
-    visits = np.zeros(m, dtype=np.int64)
-    inside = np.zeros(m, dtype=np.bool_)
-    for i in range(start, end):
-        hi, lo, cl = high[i], low[i], close[i]
-        for k in range(m):
-            p, b = prices[k], band[k]
-            touching = (abs(hi - p) <= b) | (abs(lo - p) <= b) | (abs(cl - p) <= b)
-            visits[k] += touching & ~inside[k]
-            inside[k] = touching
-    return visits
+    """:func:`count_visits` for many prices at once."""
+    if end <= start:
+        return np.zeros(len(prices), dtype=np.int64)
+    return _visit_matrix(high, low, close, start, end, prices, tol).sum(axis=0).astype(np.int64)
 
 
-@njit(cache=True)
+@kernel
 def window_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int,
                   tol: float, min_touches: int) -> tuple[np.ndarray, np.ndarray]:
     """Level prices and their visit counts in candles ``[start, end)``, strongest first."""
@@ -146,7 +154,7 @@ def window_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: i
     return strongest_distinct(prices, visits, ranks, tol, min_touches, 2 * len(high) + 2)
 
 
-@njit(cache=True)
+@kernel
 def all_pivots(high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pivot of the series (price, candle index, rank), in candle order.
 
@@ -157,7 +165,7 @@ def all_pivots(high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return prices, ranks // 2, ranks
 
 
-@njit(cache=True)
+@kernel
 def sliding_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, t: int, lookback: int, tol: float,
                    min_touches: int, pivots: tuple[np.ndarray, np.ndarray, np.ndarray], visits: np.ndarray,
                    counted_for: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -171,37 +179,21 @@ def sliding_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, t: int,
     start, end = t - lookback, t
     lo = np.searchsorted(index, start + PIVOT_ORDER)
     hi = np.searchsorted(index, end - PIVOT_ORDER)
+    fresh = np.flatnonzero(counted_for[lo:hi] != t - 1) + lo  # not counted for the previous window: count all
+    if len(fresh):
+        visits[fresh] = _visits_of(high, low, close, start, end, prices[fresh], tol)
     for k in range(lo, hi):
-        p = prices[k]
-        band = p * tol
         if counted_for[k] == t - 1:
+            p = prices[k]
+            band = p * tol
             gone = start - 1
             if _touches(high, low, close, gone, p, band) and not _touches(high, low, close, start, p, band):
                 visits[k] -= 1
             new = end - 1
             if _touches(high, low, close, new, p, band) and not _touches(high, low, close, new - 1, p, band):
                 visits[k] += 1
-        else:
-            visits[k] = count_visits(high, low, close, start, end, p, tol)
         counted_for[k] = t
     return strongest_distinct(prices[lo:hi], visits[lo:hi], ranks[lo:hi], tol, min_touches, 2 * len(high) + 2)
-
-
-@njit(cache=True)
-def visit_starts(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int,
-                 price: float, tol: float) -> np.ndarray:
-    """Index of the first candle of each visit to ``price`` in ``[start, end)``."""
-    band = price * tol
-    out = np.empty(end - start, dtype=np.int64)
-    n = 0
-    inside = False
-    for i in range(start, end):
-        touching = _touches(high, low, close, i, price, band)
-        if touching and not inside:
-            out[n] = i
-            n += 1
-        inside = touching
-    return out[:n]
 
 
 def find_levels(window: pd.DataFrame, params: StrategyParams, reference_price: float) -> list[Level]:
@@ -224,11 +216,9 @@ def levels_in(high: np.ndarray, low: np.ndarray, close: np.ndarray, timestamps: 
     """:func:`find_levels` of candles ``[start, end)`` of whole-series arrays (no frame slicing)."""
     tol = params.tolerance / 100.0
     prices, _ = window_levels(high, low, close, start, end, tol, params.touches)
-    stamps, tz = timestamps.asi8, timestamps.tz
+    begins = _visit_matrix(high, low, close, start, end, prices, tol)
     levels = []
-    for price in prices:
-        starts = visit_starts(high, low, close, start, end, price, tol)
+    for column, price in enumerate(prices):
         kind = "support" if price <= reference_price else "resistance"
-        visits = tuple(pd.Timestamp(int(v), tz=tz, unit=timestamps.unit) for v in stamps[starts])
-        levels.append(Level(float(price), kind, visits))
+        levels.append(Level(float(price), kind, tuple(timestamps[start + np.flatnonzero(begins[:, column])])))
     return sorted(levels, key=lambda lv: (lv.kind != "support", abs(lv.price - reference_price)))

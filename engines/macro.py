@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from engines import indicators
 from engines.candles import CandleArrays, timeframe_delta
-from engines.levels import _is_pivot_high, _is_pivot_low
+from engines.jit import compile_kernels, kernel
+from engines.levels import pivot_highs, pivot_lows
 from engines.models import ExhaustionChecks, Side, Signal, Swing, Trend
 from engines.params import StrategyParams
 from engines.ticks import round_to_tick
@@ -35,7 +35,7 @@ ATR_MOVES = 4.0
 MAX_LISTED_LEVELS = 5
 
 
-@njit(cache=True)
+@kernel
 def _macro_kernel(o, h, l, c, atr, first, lookback, zone, order):
     n = len(c)
     slope = np.full(n, np.nan)
@@ -48,26 +48,23 @@ def _macro_kernel(o, h, l, c, atr, first, lookback, zone, order):
         b, a, q = linear_fit(c, start, t + 1)
         slope[t], value[t], r2[t] = b, a, q
         if c[t] > o[t]:
-            best = np.nan
-            if l[t] <= a * (1.0 + zone) and c[t] > a:
-                best = a
-            for i in range(start + order, t - order + 1):
-                s = l[i]
-                if _is_pivot_low(l, i, start, t + 1, order) and s < c[t] and l[t] <= s * (1.0 + zone):
-                    if np.isnan(best) or s > best:
-                        best = s
-            long_level[t] = best
+            lows = l[start:t + 1]
+            near = pivot_lows(l, start, t + 1, order) & (lows < c[t]) & (l[t] <= lows * (1.0 + zone))
+            long_level[t] = _highest(lows[near], a if l[t] <= a * (1.0 + zone) and c[t] > a else np.nan)
         if c[t] < o[t]:
-            best = np.nan
-            if h[t] >= a * (1.0 - zone) and c[t] < a:
-                best = a
-            for i in range(start + order, t - order + 1):
-                r = h[i]
-                if _is_pivot_high(h, i, start, t + 1, order) and r > c[t] and h[t] >= r * (1.0 - zone):
-                    if np.isnan(best) or r < best:
-                        best = r
-            short_level[t] = best
+            highs = h[start:t + 1]
+            near = pivot_highs(h, start, t + 1, order) & (highs > c[t]) & (h[t] >= highs * (1.0 - zone))
+            short_level[t] = -_highest(-highs[near], -a if h[t] >= a * (1.0 - zone) and c[t] < a else np.nan)
     return slope, value, r2, long_level, short_level
+
+
+@kernel
+def _highest(prices, trend_value):
+    """The highest of ``prices`` and ``trend_value`` (NaN: not a candidate); NaN when there is none."""
+    if len(prices) == 0:
+        return trend_value
+    top = prices.max()
+    return top if np.isnan(trend_value) or top > trend_value else trend_value
 
 
 @dataclass(frozen=True)
@@ -96,15 +93,14 @@ def scan_arrays(h1: CandleArrays, params: StrategyParams, first: int, atr: np.nd
     return MacroArrays(slope, value, confidence, long_level, short_level)
 
 
-@njit(cache=True)
+@kernel
 def _swing_flags(h, l, t, lookback, order):
     """Pivot-high and pivot-low flags of the candles in the window ending at ``t``."""
     start = max(0, t - lookback + 1)
     highs = np.zeros(t + 1, dtype=np.bool_)
     lows = np.zeros(t + 1, dtype=np.bool_)
-    for i in range(start + order, t - order + 1):
-        highs[i] = _is_pivot_high(h, i, start, t + 1, order)
-        lows[i] = _is_pivot_low(l, i, start, t + 1, order)
+    highs[start:] = pivot_highs(h, start, t + 1, order)
+    lows[start:] = pivot_lows(l, start, t + 1, order)
     return highs, lows
 
 
@@ -229,6 +225,7 @@ def decide_macro(candles: CandleArrays, pair: str, params: StrategyParams, tick:
 
 def macro_signals(h1: pd.DataFrame, pair: str, params: StrategyParams, tick: float, first: int) -> list[Signal]:
     """Every MACRO signal at candle indices ``>= first``."""
+    compile_kernels()
     candles = CandleArrays.of(h1)
     arrays = scan_arrays(candles, params, max(0, first - 1))
     signals = []

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from engines import exhaustion, indicators
 from engines.candles import CandleArrays, timeframe_delta
 from engines.exhaustion import BookFlip
+from engines.jit import compile_kernels, kernel
 from engines.levels import all_pivots, level_prices_in, levels_in, sliding_levels
 from engines.models import ExhaustionChecks, Level, Side, Signal
 from engines.params import StrategyParams
@@ -37,7 +37,7 @@ BARS_PER_HOUR = 4.0
 MAX_TOUCH_CREDIT = 6
 
 
-@njit(cache=True)
+@kernel
 def _tagged_levels(o, h, l, c, first, lookback, tol, min_touches, wick_window, wick_ratio):
     n = len(c)
     long_level = np.full(n, np.nan)
@@ -257,6 +257,7 @@ def decide_scalp(arrays: CandleArrays, pair: str, params: StrategyParams, tick: 
 
 def scalp_signals(m15: pd.DataFrame, pair: str, params: StrategyParams, tick: float, first: int) -> list[Signal]:
     """Every SCALP signal at candle indices ``>= first`` (history: no order book, so that check is false)."""
+    compile_kernels()
     arrays = CandleArrays.of(m15)
     sides = scan_arrays(arrays, params, first)
     passed = {side: (a.visits > 0) & (a.volume_drop.astype(int) + a.double_wick.astype(int)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engines.jit import compile_kernels
+
+compile_kernels()  # the suite runs the kernels compiled, as backtests do; live-path tests use jit.interpreted()
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"  # real 1m candles + funding of 6 pairs, 2025-05-04..06-03 (see its README)
 TEST_DATA = REPO / "tests" / "data" / "binance_usdm_perp"

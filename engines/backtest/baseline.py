@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -29,6 +28,7 @@ from engines.backtest.edge import percentile_of
 from engines.backtest.history import History, PairHistory
 from engines.backtest.portfolio import Costs, Trade
 from engines.execution import MINUTE_NS, resolve_exits
+from engines.jit import compile_kernels, kernel
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.ticks import round_to_tick, tick_decimals
@@ -97,6 +97,7 @@ def random_runs(history: History, trades: Sequence[Trade], params: StrategyParam
     """The random-entry distribution of ``trades`` (see module doc); seeded, reproducible.
 
     ``equity=False`` skips the equity paths (no band, no drawdowns): P&L only, for sweeps."""
+    compile_kernels()
     rng = np.random.default_rng(seed)
     pnl = np.zeros((runs, len(trades)))
     twins = [_pair_twins(pair, trades, params, start, end, costs, runs, rng) for pair in history.pairs]
@@ -182,7 +183,7 @@ def _on_tick(prices: np.ndarray, tick: float) -> np.ndarray:
     return np.round(np.round(prices / tick) * tick, tick_decimals(tick))
 
 
-@numba.njit(cache=True)
+@kernel
 def _book_and_drawdown(equity, realized, capital):  # pragma: no cover - numba
     """Turn open P&L into equity in place (capital + net P&L booked so far + open P&L); each run's max drawdown %."""
     runs, n = equity.shape
@@ -198,7 +199,7 @@ def _book_and_drawdown(equity, realized, capital):  # pragma: no cover - numba
     return drawdown * 100.0
 
 
-@numba.njit(cache=True)
+@kernel
 def _mark_open(equity, grid, candle, close, run, entry_ns, exit_ns, entry_price, quantity_signed):  # pragma: no cover
     """Add each twin's open P&L to its run's equity at every minute close strictly inside its hold."""
     for j in range(len(run)):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from engines.backtest.history import PairHistory
 from engines.candles import CandleArrays, timeframe_delta
+from engines.jit import compile_kernels
 from engines.macro import macro_signals, scan_arrays
 from engines.micro import scalp_signals
 from engines.models import Signal
@@ -57,6 +58,7 @@ def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestam
     Equal to ``evaluate_macro`` on the growing 1h frame (``MacroDecision.bias``, ``.confidence``);
     computed in one batch by the engine's own kernel.
     """
+    compile_kernels()
     h1 = history.h1
     close_times = h1["timestamp"] + HOUR
     first = int(close_times.searchsorted(start, side="left"))

@@ -1,15 +1,18 @@
-"""The bot's memory settings: glibc arenas capped, Parquet read through malloc (so freed memory goes back)."""
+"""The bot's memory: glibc arenas capped, Parquet read through malloc (so freed memory goes back), no compiler."""
 
 from __future__ import annotations
 
+import json
 import platform
+import subprocess
+import sys
 
 import pyarrow
 import pytest
 
 from bot.memory import lean_process, limit_malloc_arenas
 from market.files import read_candles
-from tests.conftest import SAMPLE
+from tests.conftest import REPO, SAMPLE
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
@@ -30,3 +33,41 @@ def test_parquet_reads_leave_nothing_in_pyarrows_pool_once_the_frame_is_gone():
         assert pool.bytes_allocated() - before < 100_000  # and gave its megabytes back
     finally:
         pyarrow.set_memory_pool(previous)
+
+
+LIVE_PROCESS = """
+import asyncio, json, sys
+from pathlib import Path
+from bot.app import build_application, running
+from bot.local_api import LocalBotApi
+from bot.settings import load_settings
+from market.replay import ReplayFeed
+
+async def main(data, folder):
+    settings = load_settings(telegram_bot_token="1:test", replay_data_dir=data, storage_path=Path(folder) / "state")
+    feed = ReplayFeed(data, speed=None)
+    app = build_application(settings, feed=feed, request=LocalBotApi())
+    async with running(app):
+        jobs = app.bot_data["jobs"]
+        for _ in range(6 * 4):
+            await feed.advance(15)
+            while jobs.backlog:
+                await asyncio.sleep(0.001)
+        decided = jobs.evaluated
+        levels = app.bot_data["service"].levels("SOLUSDT", "15m")
+    print(json.dumps({"decided": decided, "levels": len(levels.levels),
+                      "loaded": sorted(m for m in ("numba", "llvmlite") if m in sys.modules)}))
+
+asyncio.run(main(Path(sys.argv[1]), sys.argv[2]))
+"""
+
+
+def test_the_live_bot_decides_without_loading_numba(tmp_path):
+    """Six replayed hours of 6 pairs through the real Application: every decision and /levels run the
+    kernels interpreted, so the compiler (~90 MB resident) never enters the bot process."""
+    completed = subprocess.run([sys.executable, "-c", LIVE_PROCESS, str(SAMPLE), str(tmp_path)], cwd=REPO,
+                               capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["decided"] >= 6 * 24 + 6 * 6  # 6 pairs: every 15m close, and MACRO every hour
+    assert report["levels"] > 0
+    assert report["loaded"] == []

@@ -1,4 +1,8 @@
-"""The live per-pair state equals the batch scan at every candle of three real data sets."""
+"""The live per-pair state equals the batch scan at every candle of three real data sets.
+
+The live side runs its kernels interpreted, as the bot does (numba never loaded there); the batch
+scans run them compiled, as backtests do (:mod:`engines.jit`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from engines import indicators, macro, micro
 from engines.candles import CandleArrays, resample
 from engines.live_state import MACRO_WINDOW, SCALP_WINDOW, CandleRing, PairEngines
 from engines.params import DEFAULT_PARAMS
+from engines.jit import interpreted
 from engines.ticks import infer_tick
 from engines.trend import trend_from_fit
 from market.files import read_candles
@@ -31,6 +36,12 @@ def _stream(state_add, frame: pd.DataFrame):
         yield t
 
 
+def _interpreted(steps):
+    """Each step (the state's update and the test body after it) with the kernels interpreted."""
+    with interpreted():
+        yield from steps
+
+
 def test_scalp_state_equals_the_batch_scan_at_every_candle(candles):
     pair, tick, m15, _ = candles
     arrays = CandleArrays.of(m15)
@@ -39,7 +50,7 @@ def test_scalp_state_equals_the_batch_scan_at_every_candle(candles):
     batch_signals = {s.timestamp: s for s in micro.scalp_signals(m15, pair, DEFAULT_PARAMS, tick, 0)}
     state = PairEngines(pair, DEFAULT_PARAMS.rsi_period)
     signals = 0
-    for t in _stream(state.add_15m, m15):
+    for t in _interpreted(_stream(state.add_15m, m15)):
         assert state.rsi.value == rsi[t] or (np.isnan(rsi[t]) and np.isnan(state.rsi.value))
         decision = state.scalp(DEFAULT_PARAMS, tick)
         if t < DEFAULT_PARAMS.sr_lookback:
@@ -65,7 +76,7 @@ def test_macro_state_equals_the_batch_scan_at_every_candle(candles):
     batch_signals = {s.timestamp: s for s in macro.macro_signals(h1, pair, DEFAULT_PARAMS, tick, 0)}
     state = PairEngines(pair, DEFAULT_PARAMS.rsi_period)
     decided = 0
-    for t in _stream(state.add_1h, h1):
+    for t in _interpreted(_stream(state.add_1h, h1)):
         decision = state.macro(DEFAULT_PARAMS, tick)
         if t < DEFAULT_PARAMS.trend_lookback - 1:
             assert decision.trend is None

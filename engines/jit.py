@@ -1,0 +1,109 @@
+"""Numeric kernels: interpreted one decision at a time, compiled by numba for whole histories.
+
+Each kernel of the engines is written once, as Python over numpy arrays, and marked with
+:func:`kernel`. Until :func:`compile_kernels` is called, kernels run in the interpreter: the live bot
+decides one candle per pair at a time, which the interpreter does in a few milliseconds, and so never
+loads numba (llvmlite's compiler and numba's typing machinery stay out of its memory: ~90 MB).
+Whole-history work (backtests, sweeps, signal scans) calls :func:`compile_kernels` first; from then on
+every kernel called from Python runs through its numba dispatcher (``cache=True``), and kernels that
+call kernels are compiled together (numba sees each one as a jitable overload of itself).
+
+Both ways run the same source; the kernels are written so that the interpreter gives the same bits as
+the compiled code (no reductions whose order differs, explicit NaN handling), and a test holds the
+live path equal to the batch scan at every candle of real data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class _Kernel:
+    function: Callable[..., Any]
+    options: dict[str, Any]
+    wrapper: Callable[..., Any] | None = None
+    dispatcher: Any = None
+
+
+@dataclass
+class _Registry:
+    kernels: list[_Kernel] = field(default_factory=list)
+    compiled: bool = False  # process-wide: kernels called from Python go through numba
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_REGISTRY = _Registry()
+
+
+def kernel(function: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
+    """Mark a numeric kernel (``@kernel`` or ``@kernel(fastmath=True)``; options are numba's ``njit`` ones)."""
+
+    def mark(fn: F) -> F:
+        entry = _Kernel(fn, dict(options))
+
+        @functools.wraps(fn)
+        def call(*args: Any) -> Any:
+            dispatcher = entry.dispatcher
+            if dispatcher is not None and _REGISTRY.compiled:
+                return dispatcher(*args)
+            return fn(*args)
+
+        entry.wrapper = call
+        with _REGISTRY.lock:
+            _REGISTRY.kernels.append(entry)
+            if _REGISTRY.compiled:
+                _compile(entry)
+        return call  # type: ignore[return-value]
+
+    return mark(function) if function is not None else mark
+
+
+def compile_kernels() -> None:
+    """Run every kernel (those imported later too) through numba from now on; idempotent."""
+    if _REGISTRY.compiled:
+        return
+    with _REGISTRY.lock:
+        if _REGISTRY.compiled:
+            return
+        logger.debug("compiling %d kernels with numba", len(_REGISTRY.kernels))
+        for entry in _REGISTRY.kernels:
+            _compile(entry)
+        _REGISTRY.compiled = True
+
+
+def kernels_compiled() -> bool:
+    """Whether :func:`compile_kernels` has been called in this process."""
+    return _REGISTRY.compiled
+
+
+@contextlib.contextmanager
+def interpreted() -> Iterator[None]:
+    """Run kernels in the interpreter inside the block, as the live bot does (tests compare both ways)."""
+    was = _REGISTRY.compiled
+    _REGISTRY.compiled = False
+    try:
+        yield
+    finally:
+        _REGISTRY.compiled = was
+
+
+def _compile(entry: _Kernel) -> None:
+    """Make ``entry`` callable from compiled kernels (an overload of its wrapper) and give it a dispatcher."""
+    if entry.dispatcher is not None:
+        return
+    import numba
+    from numba.core.extending import overload
+
+    function = entry.function
+    overload(entry.wrapper, jit_options=entry.options, strict=False)(lambda *args: function)
+    entry.dispatcher = numba.njit(cache=True, **entry.options)(function)
