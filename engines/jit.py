@@ -11,16 +11,25 @@ call kernels are compiled together (numba sees each one as a jitable overload of
 Both ways run the same source; the kernels are written so that the interpreter gives the same bits as
 the compiled code (no reductions whose order differs, explicit NaN handling), and a test holds the
 live path equal to the batch scan at every candle of real data.
+
+numba's on-disk cache checks only the file of the function it compiled, not the kernels it calls from
+other files; so the compiled kernels are cached in a folder named after a digest of every kernel's source
+file (``engines/__pycache__/kernels-<digest>``, unless ``NUMBA_CACHE_DIR`` is set): an edit anywhere
+recompiles them all instead of running stale machine code.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import inspect
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -76,6 +85,7 @@ def compile_kernels() -> None:
         if _REGISTRY.compiled:
             return
         logger.debug("compiling %d kernels with numba", len(_REGISTRY.kernels))
+        _use_cache_dir(_REGISTRY.kernels)
         for entry in _REGISTRY.kernels:
             _compile(entry)
         _REGISTRY.compiled = True
@@ -107,3 +117,15 @@ def _compile(entry: _Kernel) -> None:
     function = entry.function
     overload(entry.wrapper, jit_options=entry.options, strict=False)(lambda *args: function)
     entry.dispatcher = numba.njit(cache=True, **entry.options)(function)
+
+
+def _use_cache_dir(kernels: list[_Kernel]) -> None:
+    """Point numba's cache at a folder named after the kernels' sources (see the module docstring)."""
+    import numba
+
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    digest = hashlib.sha256(numba.__version__.encode())
+    for source in sorted({inspect.getsourcefile(entry.function) or "" for entry in kernels}):
+        digest.update(source.encode() + Path(source).read_bytes() if source else b"")
+    numba.config.CACHE_DIR = str(Path(__file__).parent / "__pycache__" / f"kernels-{digest.hexdigest()[:16]}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,29 @@ def test_interpreted_restores_the_mode_after_an_error():
         assert not kernels_compiled()
         raise ZeroDivisionError
     assert kernels_compiled()
+
+
+def test_the_kernel_cache_folder_changes_with_any_kernel_source(tmp_path, monkeypatch):
+    """numba checks only a compiled function's own file; an edit to a kernel it calls in another file must
+    still recompile it, so the cache folder is named after every kernel source."""
+    import importlib.util
+
+    import numba
+
+    from engines import jit
+
+    def kernels_of(text: str) -> list:
+        path = tmp_path / "callee.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location("callee", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return [jit._Kernel(module.f, {}), jit._Kernel(caller, {})]
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)
+    jit._use_cache_dir(kernels_of("def f(x):\n    return x + 1\n"))
+    first = numba.config.CACHE_DIR
+    jit._use_cache_dir(kernels_of("def f(x):\n    return x + 2\n"))
+    assert first != numba.config.CACHE_DIR
+    assert Path(first).parent == Path(jit.__file__).parent / "__pycache__" and Path(first).name.startswith("kernels-")
