@@ -84,7 +84,8 @@ async def main(closes: int, hours: float, source: Path) -> None:
             print(f"cold start to ready: {time.perf_counter() - STARTED:.2f} s "
                   f"(imports, {len(pairs)} pairs loaded, app polling); RSS {rss_mb():.0f} MB")
             await warm_up(app, feed)
-            print(f"RSS after the first decision batch: {rss_mb():.0f} MB")
+            print(f"RSS after the first decision batch: {rss_mb():.0f} MB "
+                  f"({'numba loaded' if 'numba' in sys.modules else 'numba not loaded: the kernels run interpreted'})")
             jobs = app.bot_data["jobs"]
             quarter, hour, walls = [], [], []
             for _ in range(closes):
@@ -117,7 +118,7 @@ async def main(closes: int, hours: float, source: Path) -> None:
 
 
 async def warm_up(app, feed: ReplayFeed) -> None:  # noqa: ANN001
-    """One 15m close first, so numba compilation is not counted as latency."""
+    """One 15m close first, so first-use costs (engine states built from the buffers) are not counted as latency."""
     await feed.advance(15)
     await settle(app)
 
