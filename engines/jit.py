@@ -13,9 +13,9 @@ the compiled code (no reductions whose order differs, explicit NaN handling), an
 live path equal to the batch scan at every candle of real data.
 
 numba's on-disk cache checks only the file of the function it compiled, not the kernels it calls from
-other files; so the compiled kernels are cached in a folder named after a digest of every kernel's source
-file (``engines/__pycache__/kernels-<digest>``, unless ``NUMBA_CACHE_DIR`` is set): an edit anywhere
-recompiles them all instead of running stale machine code.
+other files; so the compiled kernels are cached in a folder named after a digest of every file that
+defines kernels (``engines/__pycache__/kernels-<digest>``, unless ``NUMBA_CACHE_DIR`` is set): an edit to
+any kernel recompiles them all instead of running stale machine code.
 """
 
 from __future__ import annotations
@@ -120,12 +120,16 @@ def _compile(entry: _Kernel) -> None:
 
 
 def _use_cache_dir(kernels: list[_Kernel]) -> None:
-    """Point numba's cache at a folder named after the kernels' sources (see the module docstring)."""
+    """Point numba's cache at a folder named after the kernels' sources (see the module docstring): every
+    engines module that defines kernels, whether imported yet or not, and those of ``kernels``."""
     import numba
 
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
+    package = Path(__file__).parent
+    sources = {path for path in package.rglob("*.py") if "@kernel" in path.read_text(encoding="utf-8")}
+    sources |= {Path(inspect.getsourcefile(entry.function) or "") for entry in kernels} - {Path("")}
     digest = hashlib.sha256(numba.__version__.encode())
-    for source in sorted({inspect.getsourcefile(entry.function) or "" for entry in kernels}):
-        digest.update(source.encode() + Path(source).read_bytes() if source else b"")
-    numba.config.CACHE_DIR = str(Path(__file__).parent / "__pycache__" / f"kernels-{digest.hexdigest()[:16]}")
+    for source in sorted(sources):
+        digest.update(str(source).encode() + source.read_bytes())
+    numba.config.CACHE_DIR = str(package / "__pycache__" / f"kernels-{digest.hexdigest()[:16]}")

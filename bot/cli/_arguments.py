@@ -13,6 +13,7 @@ import pandas as pd
 from engines.errors import InvalidInput, quoted
 
 MAX_DAYS = 3650
+EXCHANGES = ("bybit", "binanceusdm")  # what --exchange accepts (see bot.cli._exchange)
 
 
 def days_argument(text: str) -> float:
@@ -43,3 +44,9 @@ def parse_pairs(text: str | None) -> list[str] | None:
     if not pairs:
         raise InvalidInput("--pairs: expected a comma-separated list like BTCUSDT,ETHUSDT")
     return pairs
+
+
+def parse_days(value: float | None, flag: str = "--days") -> float | None:
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise InvalidInput(f"{flag}: a number of days > 0, got {value:g}")
+    return value

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from bot.cli._arguments import EXCHANGES, parse_days
 from bot.settings import BotSettings, load_settings
 from engines.errors import InvalidInput
 from engines.params import StrategyParams
@@ -22,7 +22,6 @@ from market.download import DownloadProgress, DownloadSummary, HistoryDownloader
 from market.files import list_symbols
 
 logger = logging.getLogger(__name__)
-EXCHANGES = ("bybit", "binanceusdm")
 DEFAULT_TOP = 25
 DEFAULT_DAYS = 7.0
 
@@ -39,12 +38,6 @@ def rest_url(settings: BotSettings, exchange_id: str) -> str:
 def cache_folder(exchange_id: str, settings: BotSettings | None = None) -> Path:
     """The bot's cache folder of ``exchange_id`` (``CACHE_DIR/<exchange>``)."""
     return Path((settings or load_settings()).cache_dir) / exchange_id
-
-
-def parse_days(value: float | None, flag: str = "--days") -> float | None:
-    if value is not None and (not math.isfinite(value) or value <= 0):
-        raise InvalidInput(f"{flag}: a number of days > 0, got {value:g}")
-    return value
 
 
 class BarProgress(DownloadProgress):

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.cli._arguments import days_argument, parse_pairs, parse_time
-from bot.cli._exchange import EXCHANGES, exchange_history, parse_days
+from bot.cli._arguments import EXCHANGES, days_argument, parse_days, parse_pairs, parse_time
 from engines.backtest.history import History, PairHistory
 from engines.backtest.run import BacktestRequest, run_backtest
 from engines.backtest.report import BacktestReport
@@ -125,6 +124,8 @@ def history_for(args: argparse.Namespace, params: StrategyParams) -> History:
         return load_history(args.data, args.funding, pairs)
     parse_days(args.days)
     start = parse_time(args.start, "--start") if args.start else None
+    from bot.cli._exchange import exchange_history  # settings and the downloader: only for --exchange
+
     folder, pairs = exchange_history(args.exchange, pairs, start, args.days, params)
     return load_history(folder, args.funding, pairs)
 

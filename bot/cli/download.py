@@ -16,8 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli._arguments import parse_pairs
-from bot.cli._exchange import DEFAULT_TOP, EXCHANGES, BarProgress, download, parse_days
+from bot.cli._arguments import EXCHANGES, parse_days, parse_pairs
+from bot.cli._exchange import DEFAULT_TOP, BarProgress, download
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

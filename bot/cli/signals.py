@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.cli._arguments import parse_pairs, parse_time
-from bot.cli._exchange import DEFAULT_DAYS, EXCHANGES, current_time, exchange_history
+from bot.cli._arguments import EXCHANGES, parse_pairs, parse_time
 from engines.candles import resample
 from engines.errors import DataUnavailable, InvalidInput
 from engines.params import params_from_assignments
@@ -71,6 +70,8 @@ def handle(args: argparse.Namespace) -> int:
     params = params_from_assignments(args.param)
     start, end = _window(args.start, args.end)
     if args.exchange is not None:
+        from bot.cli._exchange import DEFAULT_DAYS, current_time, exchange_history  # only for --exchange
+
         start = start if start is not None else current_time().floor("min") - pd.Timedelta(days=DEFAULT_DAYS)
         folder, pairs = exchange_history(args.exchange, parse_pairs(args.pairs), start, None, params)
         load = _from_1m
