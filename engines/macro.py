@@ -108,9 +108,9 @@ def swings_at(h1: CandleArrays, t: int, lookback: int) -> list[Swing]:
     """Swing highs and lows known at candle ``t`` inside its window, oldest first."""
     h, l = h1.high, h1.low
     highs, lows = _swing_flags(h, l, t, lookback, SWING_ORDER)
-    stamps, tz, unit = h1.timestamps.asi8, h1.timestamps.tz, h1.timestamps.unit
-    out = [Swing(pd.Timestamp(int(stamps[i]), tz=tz, unit=unit), float(h[i]), "high") for i in np.flatnonzero(highs)]
-    out += [Swing(pd.Timestamp(int(stamps[i]), tz=tz, unit=unit), float(l[i]), "low") for i in np.flatnonzero(lows)]
+    at_high, at_low = np.flatnonzero(highs), np.flatnonzero(lows)
+    out = [Swing(time, float(price), "high") for time, price in zip(h1.timestamps[at_high], h[at_high])]
+    out += [Swing(time, float(price), "low") for time, price in zip(h1.timestamps[at_low], l[at_low])]
     return sorted(out, key=lambda s: (s.time, s.kind))
 
 
