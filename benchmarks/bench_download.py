@@ -116,8 +116,16 @@ async def live_backtests(server: Server, pairs: list[str], cache: Path) -> list[
     feed = BybitFeed(server.ws_url, HistoryClient("bybit", server.http_url, cache_dir=cache, clock=lambda: NOW),
                      clock=lambda: NOW)
     app = build_application(settings, feed=feed, request=api)
-    figures = []
+    figures, peak = [], [0.0]
+
+    async def sample_rss() -> None:
+        while True:
+            peak[0] = max(peak[0], rss_mb())
+            await asyncio.sleep(0.02)
+
     async with running(app):
+        before = rss_mb()
+        sampler = asyncio.create_task(sample_rss())
         for _ in range(2):
             sent = len(api.messages)
             began = time.perf_counter()
@@ -125,7 +133,17 @@ async def live_backtests(server: Server, pairs: list[str], cache: Path) -> list[
             while not any(m.method == "sendDocument" for m in list(api.messages)[sent:]):
                 await asyncio.sleep(0.05)
             figures.append(time.perf_counter() - began)
+        sampler.cancel()
+        print(f"bot RSS around the two /backtest 7d: {before:.0f} MB before, {peak[0]:.0f} MB at the peak (sampled every "
+              f"20 ms on the loop), {rss_mb():.0f} MB after (numba stays loaded once a backtest compiled the kernels)")
     return figures
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Keep the bot process small on a 512 MB host: process-wide allocator settings, made once at start.
+"""Keep the bot process small on a 512 MB host: process-wide allocator settings, made once at start, and
+freed memory handed back after a whole-history job (a /backtest, a /tune preview, a /drift).
 
 glibc gives each thread that allocates its own arena (up to 8 per core); the bot's worker threads
 (state writes, decisions, charts) each keep freed memory in theirs. Two arenas hold the same work
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 
 logger = logging.getLogger(__name__)
@@ -17,17 +19,28 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter number
 ARENAS = 2
 
 
-def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
-    """Cap glibc's malloc arenas (a no-op elsewhere); returns whether the cap was set."""
+def _glibc_call(function: str, *args: int) -> bool:
+    """``libc.<function>(*args)`` where the C library is glibc; False where it is not (musl, macOS)."""
     name = ctypes.util.find_library("c")
     if name is None:
         return False
     try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to cap
-        logger.debug("malloc arenas not capped: no glibc mallopt")
+        return bool(getattr(ctypes.CDLL(name), function)(*args))
+    except (OSError, AttributeError):
+        logger.debug("no glibc %s here", function)
         return False
+
+
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """Cap glibc's malloc arenas (a no-op elsewhere); returns whether the cap was set."""
+    return _glibc_call("mallopt", M_ARENA_MAX, arenas)
+
+
+def give_back_freed_memory() -> None:
+    """After a whole-history job: collect its cycles and let glibc return the freed heap pages to the system
+    (it keeps them otherwise: a 25-pair /backtest left ~70 MB of freed heap resident)."""
+    gc.collect()
+    _glibc_call("malloc_trim", 0)
 
 
 def lean_process() -> None:

@@ -25,7 +25,7 @@ from bot import render
 from bot.arguments import parse_tune
 from bot.params_book import diff
 from bot.handlers.common import (COMMAND_UPDATES, callback, chat_args, command, extra, is_admin, reply, service_of,
-                                 who)
+                                 whole_history_job, who)
 from bot.views import TunePreview
 from engines.errors import InvalidInput, SignalTrackerError
 from engines.params import PARAM_SPECS, param_spec, parse_value
@@ -176,7 +176,7 @@ async def _warm_previews(context: ContextTypes.DEFAULT_TYPE) -> None:
     lock: asyncio.Lock = extra(context).setdefault("tune_preview_lock", asyncio.Lock())
     try:
         async with lock:
-            await asyncio.to_thread(service.impact_previews.warm, service.feed, extra(context).get("replay_dir"),
+            await whole_history_job(service.impact_previews.warm, service.feed, extra(context).get("replay_dir"),
                                     service.params)
     except SignalTrackerError as e:  # the preview itself will say why
         logger.info("tune preview warm-up skipped: %s", e)
@@ -190,7 +190,7 @@ async def _show_impact(context: ContextTypes.DEFAULT_TYPE, key: MessageKey, prev
     lock: asyncio.Lock = extra(context).setdefault("tune_preview_lock", asyncio.Lock())
     try:
         async with lock:
-            impact = await asyncio.to_thread(service.tune_impact, change, extra(context).get("replay_dir"))
+            impact = await whole_history_job(service.tune_impact, change, extra(context).get("replay_dir"))
         shown, text = {"state": "shown", **impact.as_json()}, render.tune_preview_effect(preview, impact)
     except SignalTrackerError as e:
         shown, text = {"state": "unavailable", "reason": str(e)}, render.tune_preview_effect(preview, problem=str(e))

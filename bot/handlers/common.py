@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -14,12 +15,14 @@ from telegram.ext import ContextTypes, filters
 from bot import render
 from bot.arguments import UsageError
 from bot.commands import COMMANDS
+from bot.memory import give_back_freed_memory
 from bot.service import BotService
 from engines.errors import SignalTrackerError
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+T = TypeVar("T")
 
 
 def service_of(context: ContextTypes.DEFAULT_TYPE) -> BotService:
@@ -84,3 +87,12 @@ def chat_args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
 
 def extra(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
     return context.application.bot_data
+
+
+async def whole_history_job(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a backtest, /drift replay or /tune preview in a worker thread; afterwards hand the memory it freed
+    back to the system (:func:`bot.memory.give_back_freed_memory`), whether it succeeded or not."""
+    try:
+        return await asyncio.to_thread(function, *args, **kwargs)
+    finally:
+        await asyncio.to_thread(give_back_freed_memory)

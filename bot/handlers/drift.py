@@ -6,7 +6,6 @@ later request is told its place); a "computing…" message is edited with the re
 
 from __future__ import annotations
 
-import asyncio
 import re
 from html import escape
 
@@ -17,7 +16,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from bot import render
 from bot.arguments import UsageError
 from bot.backtest_queue import BacktestQueue, place_text
-from bot.handlers.common import COMMAND_UPDATES, chat_args, command, extra, reply, service_of
+from bot.handlers.common import COMMAND_UPDATES, chat_args, command, extra, reply, service_of, whole_history_job
 from engines.errors import SignalTrackerError
 
 DEFAULT_DAYS = 7
@@ -49,7 +48,7 @@ async def drift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if ahead:
             await message.edit_text(f"⏳ {escape(title)}…", parse_mode=ParseMode.HTML)
         try:
-            report = await asyncio.to_thread(service.drift, days, extra(context).get("replay_dir"),
+            report = await whole_history_job(service.drift, days, extra(context).get("replay_dir"),
                                              service.paper.positions())
         except SignalTrackerError as e:
             await message.edit_text(render.failure(str(e)), parse_mode=ParseMode.HTML)

@@ -18,7 +18,8 @@ from bot.drawing import draw, draw_on_request
 from bot.arguments import parse_backtest, parse_pair_only
 from bot.backtest_queue import BacktestQueue, place_text
 from bot.backtest_runner import ExchangeCache, run_chat_backtest
-from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of, who
+from bot.handlers.common import (COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of,
+                                 whole_history_job, who)
 from engines.errors import SignalTrackerError
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await message.edit_text(f"⏳ {escape(title)}\nstarting…", parse_mode=ParseMode.HTML)
         progress = ProgressMessage(message, asyncio.get_running_loop(), title)
         try:
-            result = await asyncio.to_thread(run_chat_backtest, request, feed=service.feed, params=params,
+            result = await whole_history_job(run_chat_backtest, request, feed=service.feed, params=params,
                                              replay_dir=extra(context)["replay_dir"], progress=progress,
                                              exchange=exchange_cache(context))
         except SignalTrackerError as e:

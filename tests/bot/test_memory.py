@@ -11,6 +11,7 @@ import pyarrow
 import pytest
 
 from bot.memory import lean_process, limit_malloc_arenas
+from engines.errors import DataUnavailable
 from market.files import read_candles
 from tests.conftest import REPO, SAMPLE
 
@@ -71,3 +72,44 @@ def test_the_live_bot_decides_without_loading_numba(tmp_path):
     assert report["decided"] >= 6 * 24 + 6 * 6  # 6 pairs: every 15m close, and MACRO every hour
     assert report["levels"] > 0
     assert report["loaded"] == []
+
+
+FRAGMENTED_HEAP = """
+import sys
+from bot.memory import give_back_freed_memory
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+
+chunks = [bytes(2000) for _ in range(100_000)]  # ~200 MB of malloc'd blocks
+kept = chunks[::50]  # one block in 50 survives: glibc cannot shrink the heap from its top
+del chunks
+freed = rss_mb()
+give_back_freed_memory()
+print(freed, rss_mb())
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_freed_heap_pages_go_back_after_a_whole_history_job():
+    out = subprocess.run([sys.executable, "-c", FRAGMENTED_HEAP], cwd=REPO, capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split()
+    freed, after = int(out[0]), int(out[1])
+    assert freed > 150 and after < freed - 100  # without malloc_trim the freed blocks stay resident
+
+
+async def test_a_whole_history_job_gives_memory_back_even_when_it_fails(monkeypatch):
+    from bot.handlers import common
+
+    calls = []
+    monkeypatch.setattr(common, "give_back_freed_memory", lambda: calls.append("given back"))
+
+    def failing_job() -> None:
+        raise DataUnavailable("no candles")
+
+    with pytest.raises(DataUnavailable):
+        await common.whole_history_job(failing_job)
+    assert await common.whole_history_job(lambda x: x + 1, 1) == 2
+    assert calls == ["given back", "given back"]
