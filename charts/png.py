@@ -17,8 +17,9 @@ from collections.abc import Callable
 from typing import ParamSpec
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from charts.agg import ChartCanvas
 
 P = ParamSpec("P")
 _RENDER_LOCK = threading.Lock()
@@ -28,7 +29,7 @@ ZLIB_LEVEL = 1  # after the "up" filter the rows are mostly zeros: level 1 is as
 
 def figure_png(figure: Figure) -> bytes:
     """Draw ``figure`` at its own size (no tight bbox, so the pixel size is exact) and encode it."""
-    canvas = FigureCanvasAgg(figure)
+    canvas = ChartCanvas(figure)
     canvas.draw()
     return encode_png(np.asarray(canvas.buffer_rgba()))
 
