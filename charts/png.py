@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from charts.agg import ChartCanvas
+from charts.style import recycle_figure
 
 P = ParamSpec("P")
 _RENDER_LOCK = threading.Lock()
@@ -32,7 +33,9 @@ def figure_png(figure: Figure) -> bytes:
     """Draw ``figure`` at its own size (no tight bbox, so the pixel size is exact) and encode it."""
     canvas = ChartCanvas(figure)
     canvas.draw()
-    return encode_png(np.asarray(canvas.buffer_rgba()))
+    png = encode_png(np.asarray(canvas.buffer_rgba()))
+    recycle_figure(figure)
+    return png
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
