@@ -45,3 +45,11 @@ def test_cold_caches_give_the_bytes_of_warm_ones(candles: pd.DataFrame, levels: 
     warm = render(), render()
     shared_renderer.cache_clear()  # a new renderer: no layouts, no glyphs, no text metrics
     assert render() == warm[0] == warm[1]
+
+
+def test_text_boxes_measure_as_matplotlib_measures_them() -> None:
+    theirs, ours = FigureCanvasAgg(_text_figure()), ChartCanvas(_text_figure())
+    for canvas in (theirs, ours):
+        canvas.draw()
+    assert [tuple(t.get_window_extent(theirs.get_renderer()).bounds) for t in theirs.figure.texts] == \
+           [tuple(t.get_window_extent(ours.get_renderer()).bounds) for t in ours.figure.texts]
