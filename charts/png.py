@@ -1,9 +1,12 @@
 """Figure to PNG bytes (the same figure always gives the same bytes), one render at a time.
 
-Every chart is its own ``Figure`` on an Agg canvas, never registered with pyplot. Matplotlib does
-not promise thread safety beyond that (mplfinance saves and restores the global rcParams around
-each plot, fonts are shared), so :func:`one_render_at_a_time` serialises renders: the bot may call
-the chart functions from any worker thread.
+Every chart is drawn on a ``Figure`` of its own while it is drawn, never registered with pyplot,
+on an Agg canvas (charts.agg) whose renderer and text caches all charts share; once its PNG is made
+the figure is handed back for the next chart of its shape (charts.style.recycle_figure). Matplotlib
+does not promise thread safety beyond separate figures (mplfinance saves and restores the global
+rcParams around each plot, fonts are shared), and the renderer and spare figures are shared, so
+:func:`one_render_at_a_time` serialises renders: the bot may call the chart functions from any
+worker thread.
 """
 
 from __future__ import annotations

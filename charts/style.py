@@ -50,8 +50,8 @@ CANDLE_STYLE: dict[str, Any] = mpf.make_mpf_style(
 def new_figure(height_ratios: tuple[int, ...]) -> tuple[Figure, list[Axes]]:
     """A 1280x720 figure with vertically stacked panels sharing the x axis (not via pyplot).
 
-    The figure a finished chart of the same panels handed back (see :func:`recycle_figure`) when
-    there is one: building the figure, its axes and their ticks is a fifth of a chart's render time.
+    When a finished chart with the same panels has handed its figure back (:func:`recycle_figure`),
+    that figure is reused: building a figure, its axes and their ticks took a fifth of a render.
     """
     spare = _SPARE_FIGURES.pop(height_ratios, None)
     if spare is not None:
