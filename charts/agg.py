@@ -51,6 +51,7 @@ class CachingRenderer(RendererAgg):
         super().__init__(width, height, dpi)
         self._layouts: dict[tuple[Any, ...], list[tuple[FT2Font, int, float, float]]] = {}
         self._glyphs: dict[tuple[Any, ...], Glyph] = {}
+        self._boxes: dict[tuple[Any, ...], tuple[tuple[int, int, int, int], int]] = {}
         self._heights: dict[tuple[Any, ...], tuple[float | None, float | None, float | None]] = {}
 
     def _get_font_height_metrics(self, prop: Any) -> tuple[float | None, float | None, float | None]:
@@ -103,6 +104,41 @@ class CachingRenderer(RendererAgg):
         # draw_text_image takes the image's left column and its bottom row counted down from the top.
         self._renderer.draw_text_image(image, left, int(self.height) - top + image.shape[0], 0, gc)
         return None
+
+    def get_text_width_height_descent(self, s, prop, ismath):  # noqa: ANN001, ANN201 (matplotlib's)
+        """Width, height and descent of ``s`` from its cached layout and glyph boxes, in pixels.
+
+        The figures FT2Font.set_text gives (matplotlib's way): the pen position after the last glyph
+        (its x plus its advance), and the union of the glyphs' boxes vertically (checked equal on
+        12,000 strings at 4 sizes, and in tests/charts/test_agg.py). A string measured here and then
+        drawn is laid out by FreeType once, not twice.
+        """
+        if ismath or not s or RenderMode is None:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        flags = get_hinting_flag()
+        size = prop.get_size_in_points()
+        layout = self._layout(s, prop, flags, None)
+        if not layout:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        bottom, top = float("inf"), float("-inf")
+        for font, index, _, dy in layout:
+            (_, low, _, high), _ = self._box(font, size, index, flags)
+            shift = round(dy * _ONE)
+            bottom, top = min(bottom, low + shift), max(top, high + shift)
+        font, index, dx, _ = layout[-1]
+        width = round(dx * _ONE) + self._box(font, size, index, flags)[1]
+        return width / _ONE, (top - bottom) / _ONE, -bottom / _ONE
+
+    def _box(self, font: FT2Font, size: float, index: int, flags: Any) -> tuple[tuple[int, int, int, int], int]:
+        """A glyph's box (26.6, from its origin) and advance, untransformed."""
+        key = (font.fname, size, self.dpi, index, flags)
+        box = self._boxes.get(key)
+        if box is None:
+            font.set_size(size, self.dpi)
+            font._set_transform(_IDENTITY, [0, 0])  # draw_text leaves a glyph's offset set
+            glyph = font.load_glyph(index, flags)
+            box = _bounded(self._boxes, MAX_GLYPHS)[key] = (glyph.bbox, glyph.horiAdvance)
+        return box
 
     def _layout(self, s: str, prop: Any, flags: Any, mtext: Any) -> list[tuple[FT2Font, int, float, float]]:
         """(font, glyph index, x, y) of each glyph of ``s``, in pixels from the text's origin."""

@@ -53,3 +53,19 @@ def test_text_boxes_measure_as_matplotlib_measures_them() -> None:
         canvas.draw()
     assert [tuple(t.get_window_extent(theirs.get_renderer()).bounds) for t in theirs.figure.texts] == \
            [tuple(t.get_window_extent(ours.get_renderer()).bounds) for t in ours.figure.texts]
+
+
+def test_text_measures_as_freetype_set_text_measures_it() -> None:
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    canvas = ChartCanvas(_text_figure())
+    canvas.draw()  # drawing leaves glyph offsets set on the fonts: measuring must not see them
+    ours, theirs = canvas.get_renderer(), RendererAgg(640, 240, 100)
+    strings = ["SOLUSDT 15m · 2025-05-20 00:00 UTC · SCALP LONG", "✔ volume drop   ✘ RSI extreme", "lp", "165.2 ×8",
+               "19 May 06:30", "trend -0.1413/h", "_", "→", "drawdown %", "(×touches)", "0.000123", "Wg"]
+    for size in (12, 14, 18):
+        prop = FontProperties(size=size)
+        for s in strings:
+            assert ours.get_text_width_height_descent(s, prop, False) == \
+                   theirs.get_text_width_height_descent(s, prop, False), (s, size)
