@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from charts.candle_panel import CandlePanel
-from charts.price_lines import PriceTag, draw_price_line, format_price
+from charts.price_lines import PriceTag, draw_price_lines, format_price
 from charts.style import RESISTANCE, SUPPORT
 from engines.models import Level
 
@@ -25,9 +25,8 @@ def draw_levels(panel: CandlePanel, levels: Sequence[Level], *,
     """Lines across the panel and a dot at every touch; returns the price tags to draw last."""
     for kind, colour in KIND_COLOURS.items():
         of_kind = [level for level in levels if level.kind == kind]
-        for number, level in enumerate(of_kind):
-            draw_price_line(panel, level.price, colour, width=3.5 if level == highlight else 2.0,
-                            label=None if number else f"{kind} (×touches)")
+        draw_price_lines(panel, [level.price for level in of_kind], colour,
+                         widths=[3.5 if level == highlight else 2.0 for level in of_kind], label=f"{kind} (×touches)")
         _draw_touches(panel, of_kind, colour)
     return [PriceTag(level.price, level_tag_text(level), KIND_COLOURS[level.kind]) for level in levels]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 
 from charts.candle_panel import CandlePanel
 from charts.style import SMALL_PT
@@ -72,3 +73,20 @@ def draw_price_line(panel: CandlePanel, price: float, colour: str, *, style: str
     """A crisp (not antialiased, so exactly ``colour``) horizontal line across the price panel."""
     panel.price.axhline(price, color=colour, linewidth=width, linestyle=style, antialiased=False,
                         label=label, zorder=4)
+
+
+def draw_price_lines(panel: CandlePanel, prices: Sequence[float], colour: str, *, widths: Sequence[float],
+                     label: str) -> None:
+    """Solid :func:`draw_price_line` lines for several prices: one collection, one legend entry.
+
+    The lines span the panel's width whatever its x range (x in axes coordinates, as axhline's); an
+    empty line of the first line's width carries the legend entry, so the legend shows what it did
+    when every line was its own axhline (a collection gets a differently drawn legend line).
+    """
+    if not prices:
+        return
+    ax = panel.price
+    ax.add_line(Line2D([], [], color=colour, linewidth=widths[0], antialiased=False, label=label, zorder=4))
+    ax.add_collection(LineCollection([[(0.0, price), (1.0, price)] for price in prices], colors=colour,
+                                     linewidths=widths, antialiaseds=False, zorder=4,
+                                     transform=ax.get_yaxis_transform(which="grid")), autolim=False)
