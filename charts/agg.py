@@ -22,8 +22,10 @@ versions without this text API take matplotlib's own path.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.font_manager import fontManager, get_font
@@ -42,10 +44,22 @@ MAX_LAYOUTS = 4096  # strings (a chart draws ~30)
 MAX_GLYPHS = 8192  # bitmaps of a few hundred bytes each
 
 Glyph = tuple[np.ndarray, int, int]  # coverage (rows top down), left column, top row (FreeType's y, upwards)
+logger = logging.getLogger(__name__)
+# FreeType calls and matplotlib internals the cached path uses; if a matplotlib release moves them, charts
+# fall back to matplotlib's own text drawing (slower, never broken).
+INTERNALS_MOVED = (AttributeError, TypeError, ValueError, KeyError, IndexError)
 
 
 class CachingRenderer(RendererAgg):
     """Matplotlib's Agg renderer, drawing unrotated plain text from cached layouts and glyphs."""
+
+    cached_text = RenderMode is not None  # off for good once matplotlib's internals did not fit
+
+    @classmethod
+    def _stop_caching(cls, error: Exception) -> None:
+        cls.cached_text = False
+        logger.warning("charts: matplotlib %s does not fit the cached text path (%s: %s); drawing text the "
+                       "slower matplotlib way from now on", matplotlib.__version__, type(error).__name__, error)
 
     def __init__(self, width: int, height: int, dpi: float) -> None:
         super().__init__(width, height, dpi)
@@ -55,6 +69,15 @@ class CachingRenderer(RendererAgg):
         self._heights: dict[tuple[Any, ...], tuple[float | None, float | None, float | None]] = {}
 
     def _get_font_height_metrics(self, prop: Any) -> tuple[float | None, float | None, float | None]:
+        """:meth:`_font_heights`; (None, None, None) makes matplotlib read them itself."""
+        if self.cached_text:
+            try:
+                return self._font_heights(prop)
+            except INTERNALS_MOVED as e:
+                self._stop_caching(e)
+        return None, None, None
+
+    def _font_heights(self, prop: Any) -> tuple[float | None, float | None, float | None]:
         """Ascent, descent and line gap of ``prop``'s font, kept per font properties.
 
         Matplotlib's Text asks the renderer for these when the renderer has this method (its
@@ -78,8 +101,14 @@ class CachingRenderer(RendererAgg):
         return heights
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):  # noqa: ANN001, ANN201 (matplotlib's)
-        if ismath or angle or RenderMode is None:
-            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        if not (ismath or angle) and self.cached_text:
+            try:
+                return self._draw_cached_text(gc, x, y, s, prop, mtext)  # draws only once all glyphs are known
+            except INTERNALS_MOVED as e:
+                self._stop_caching(e)
+        return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+
+    def _draw_cached_text(self, gc, x, y, s, prop, mtext) -> None:  # noqa: ANN001
         flags = get_hinting_flag()
         size = prop.get_size_in_points()
         antialiased = bool(gc.get_antialiased())
@@ -113,13 +142,22 @@ class CachingRenderer(RendererAgg):
         12,000 strings at 4 sizes, and in tests/charts/test_agg.py). A string measured here and then
         drawn is laid out by FreeType once, not twice.
         """
-        if ismath or not s or RenderMode is None:
-            return super().get_text_width_height_descent(s, prop, ismath)
+        if not ismath and s and self.cached_text:
+            try:
+                extent = self._cached_text_extent(s, prop)
+            except INTERNALS_MOVED as e:
+                self._stop_caching(e)
+            else:
+                if extent is not None:
+                    return extent
+        return super().get_text_width_height_descent(s, prop, ismath)
+
+    def _cached_text_extent(self, s: str, prop: Any) -> tuple[float, float, float] | None:
         flags = get_hinting_flag()
         size = prop.get_size_in_points()
         layout = self._layout(s, prop, flags, None)
         if not layout:
-            return super().get_text_width_height_descent(s, prop, ismath)
+            return None
         bottom, top = float("inf"), float("-inf")
         for font, index, _, dy in layout:
             (_, low, _, high), _ = self._box(font, size, index, flags)

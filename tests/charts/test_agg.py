@@ -69,3 +69,20 @@ def test_text_measures_as_freetype_set_text_measures_it() -> None:
         for s in strings:
             assert ours.get_text_width_height_descent(s, prop, False) == \
                    theirs.get_text_width_height_descent(s, prop, False), (s, size)
+
+
+def test_a_matplotlib_whose_internals_moved_gets_matplotlibs_own_text(monkeypatch, caplog) -> None:
+    from charts.agg import CachingRenderer
+
+    monkeypatch.setattr(CachingRenderer, "cached_text", True)  # restored after the test
+
+    def moved(*args, **kwargs):
+        raise AttributeError("'FT2Font' object has no attribute '_layout'")
+
+    monkeypatch.setattr(CachingRenderer, "_layout", moved)
+    monkeypatch.setattr(CachingRenderer, "_font_heights", moved)
+    theirs = _pixels(FigureCanvasAgg(_text_figure()))
+    ours = _pixels(ChartCanvas(_text_figure()))
+    assert np.array_equal(ours, theirs)  # exactly matplotlib's drawing, no half-drawn text
+    assert CachingRenderer.cached_text is False
+    assert "drawing text the slower matplotlib way" in caplog.text
