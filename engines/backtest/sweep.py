@@ -190,9 +190,35 @@ class SignalCache:
         prepared = self.prepared(params)
         return prepared.signals, prepared.views
 
+    def warm(self, params_list: list[StrategyParams], progress: Callable[[str], None] | None = None) -> None:
+        """Compute the MICRO part of every parameter set of ``params_list`` not cached yet, pair by pair.
+
+        Pair by pair, all parameter sets in turn: the engine's tagged-level cache (a few entries per candle
+        series) then still holds a pair's level scan when the next set with the same level parameters asks
+        for it; set by set, 100 pairs later, it would long have been evicted and the scan redone.
+        """
+        todo: dict[tuple, StrategyParams] = {}
+        for params in params_list:
+            todo.setdefault(self._key(params, "micro"), params)
+        todo = {key: params for key, params in todo.items() if key not in self._parts}
+        signals: dict[tuple, dict[str, list[Signal]]] = {key: {} for key in todo}
+        for n, pair in enumerate(self.history.pairs, 1):
+            for key, params in todo.items():
+                signals[key][pair.pair] = pair_signals(pair, params, self.start, self.end, "micro")
+            if progress and todo:
+                progress(f"{pair.pair}: MICRO signals of {len(todo)} parameter sets ({n}/{len(self.history.pairs)} pairs)")
+        for key, params in todo.items():
+            self._parts[key] = prepare(self.history, params, self.start, self.end, "micro", signals=signals[key],
+                                       views=[])
+
+    @staticmethod
+    def _key(params: StrategyParams, engine: str) -> tuple:
+        """What ``engine``'s part depends on: the MACRO parameters for MACRO, all the others for MICRO."""
+        keys = macro_keys()
+        return (engine, *((k, v) for k, v in params.model_dump().items() if (k in keys) == (engine == "macro")))
+
     def _part(self, params: StrategyParams, engine: str) -> Prepared:
-        dump, keys = params.model_dump(), macro_keys()
-        key = (engine, *((k, v) for k, v in dump.items() if (k in keys) == (engine == "macro")))
+        key = self._key(params, engine)
         if key not in self._parts:
             signals = {p.pair: pair_signals(p, params, self.start, self.end, engine) for p in self.history.pairs}
             views = None if engine == "macro" else []
@@ -241,6 +267,18 @@ def evaluate_combo(request: SweepRequest, changes: dict[str, Any], cache: Signal
                        oos_percentile=oos_percentile(request, params, oos, cache.percentiles))
 
 
+def evaluate_combos(request: SweepRequest, combos: list[dict[str, Any]], cache: SignalCache,
+                    progress: Callable[[str], None] | None = None) -> list[ComboResult]:
+    """:func:`evaluate_combo` of each of ``combos``, in order, their signals computed first (see ``SignalCache.warm``)."""
+    cache.warm([request.base.with_changes(**changes) for changes in combos], progress)
+    results = []
+    for n, changes in enumerate(combos, 1):
+        results.append(evaluate_combo(request, changes, cache))
+        if progress:
+            progress(f"combination {n}/{len(combos)}: {changes}")
+    return results
+
+
 def oos_percentile(request: SweepRequest, params: StrategyParams, trades, known: dict[tuple, float]) -> float | None:
     """Where the out-of-sample net P&L sits among ``request.runs`` random-entry runs of the same trades.
 
@@ -276,11 +314,7 @@ def run_sweep(request: SweepRequest, progress: Callable[[str], None] | None = No
 
         results = evaluate_all(request, combos)
     else:
-        results = []
-        for n, changes in enumerate(combos, 1):
-            results.append(evaluate_combo(request, changes, cache))
-            if progress:
-                progress(f"combination {n}/{len(combos)}: {changes}")
+        results = evaluate_combos(request, combos, cache, progress)
     base = evaluate_combo(request, {}, cache)
     folds = walk_forward(request, results, base)
     best = choose(results, lambda r: r.in_sample, request.min_trades)

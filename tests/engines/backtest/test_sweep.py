@@ -81,6 +81,17 @@ def test_cached_signals_and_exits_equal_a_fresh_run(history):
         assert sorted(cached.candidates, key=lambda c: c.sort_key) == sorted(fresh.candidates, key=lambda c: c.sort_key)
 
 
+def test_signals_computed_pair_by_pair_equal_a_fresh_run(history):
+    """``warm`` (all parameter sets pair by pair, sharing each pair's level scan) gives what ``prepare`` gives."""
+    cache = SignalCache(history, START, END)
+    sets = [DEFAULT_PARAMS.with_changes(tolerance=t, volume_multiplier=v) for t in (0.2, 0.3) for v in (0.3, 0.5)]
+    cache.warm(sets)
+    for params in sets:
+        cached, fresh = cache.prepared(params), prepare(history, params, START, END)
+        assert cached.signals == fresh.signals
+        assert sorted(cached.candidates, key=lambda c: c.sort_key) == sorted(fresh.candidates, key=lambda c: c.sort_key)
+
+
 def test_bad_sweep_input_names_the_problem(history):
     with pytest.raises(InvalidInput, match="--split"):
         SweepRequest(history, START, END, GRID, split=0.95)
