@@ -184,7 +184,7 @@ class SignalCache:
         signals = {pair: sorted(micro.signals[pair] + macro.signals[pair], key=lambda s: (s.timestamp, s.type))
                    for pair in micro.signals}
         return Prepared(signals, micro.candidates + macro.candidates, macro.views,
-                        micro.no_entry_candle + macro.no_entry_candle, macro.funding_sources)
+                        micro.no_entry_candle + macro.no_entry_candle, macro.funding_sources, macro.view_index)
 
     def get(self, params: StrategyParams) -> tuple[dict[str, list[Signal]], list[MacroView]]:
         prepared = self.prepared(params)
@@ -243,7 +243,8 @@ def baseline_stats(request: SweepRequest, changes: dict[str, Any], cache: Signal
                    seed: int = BASELINE_SEED) -> WindowStats:
     """Random-entry twins of a combination's out-of-sample signals, through the same rules."""
     params = request.base.with_changes(**changes)
-    signals, views = cache.get(params)
+    prepared = cache.prepared(params)
+    signals = prepared.signals
     cut, end = request.split_time(), request.end
     rng = np.random.default_rng(seed)
     candidates = []
@@ -251,7 +252,7 @@ def baseline_stats(request: SweepRequest, changes: dict[str, Any], cache: Signal
         inside = [s for s in signals[pair.pair] if cut <= pd.Timestamp(s.timestamp) < end]
         twins = sorted(random_signals(pair, inside, cut, end, rng), key=lambda s: s.timestamp)
         candidates += pair_candidates(pair, twins, params, pair.funding_schedule)[0]
-    trades = simulate(window_candidates(candidates, cut, end), views, params, request.costs).trades
+    trades = simulate(window_candidates(candidates, cut, end), prepared.view_index, params, request.costs).trades
     return trade_stats(trades, cut, end, request.costs)
 
 
