@@ -7,15 +7,17 @@ MACRO's *decision* on every closed 1h candle, signal or not: :func:`macro_views`
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from engines import indicators, micro
 from engines.backtest.history import PairHistory
 from engines.candles import CandleArrays, timeframe_delta
 from engines.macro import macro_signals, scan_arrays
-from engines.micro import scalp_signals
+from engines.micro import SideArrays, build_signal, scalp_signals
 from engines.models import Signal
 from engines.params import StrategyParams
 from engines.risk import MacroView, side_of_slope
@@ -44,6 +46,57 @@ def pair_signals(history: PairHistory, params: StrategyParams, start: pd.Timesta
         if len(h1):
             signals += macro_signals(h1, history.pair, params, history.tick, _count_until(closes["1h"], start, True))
     return sorted(signals, key=lambda s: (s.timestamp, s.type))
+
+
+def micro_signals_of_sets(history: PairHistory, params_sets: Sequence[StrategyParams], start: pd.Timestamp,
+                          end: pd.Timestamp) -> list[list[Signal]]:
+    """``pair_signals(history, params, start, end, "micro")`` of each of ``params_sets`` (tested), sharing their work.
+
+    The sets share the candles as arrays, the volume EWMA and the RSI of each period (so the engine's level
+    scan, cached by it per candle arrays, is done once per set of level parameters), and each built signal:
+    a set whose signal at a candle has the same side and checks as one already built, with parameters equal
+    but for ``volume_multiplier`` (which reaches a signal only through its volume_drop check), gets that one.
+    """
+    closes = history.close_times["15m"]
+    m15 = history.m15.iloc[: _count_until(closes, end)]
+    if not len(m15):
+        return [[] for _ in params_sets]
+    first = _count_until(closes, start, True)
+    arrays = CandleArrays.of(m15)
+    volume_ewma = indicators.volume_ewma(arrays.volume)
+    rsi: dict[int, np.ndarray] = {}
+    built: dict[tuple, Signal] = {}
+    out = []
+    for params in params_sets:
+        if params.rsi_period not in rsi:
+            rsi[params.rsi_period] = indicators.rsi(arrays.close, params.rsi_period)
+        sides = micro.scan_arrays(arrays, params, first, rsi_values=rsi[params.rsi_period], volume_ewma=volume_ewma)
+        shared = tuple((k, v) for k, v in params.model_dump().items() if k != "volume_multiplier")
+        signals = []
+        for t, side in scalp_decisions(sides, params.min_checks, first):
+            key = (t, side, _check_values(sides[side], t), shared)
+            if key not in built:
+                built[key] = build_signal(arrays, t, side, sides, history.pair, params, history.tick)
+            signals.append(built[key])
+        out.append(sorted(signals, key=lambda s: (s.timestamp, s.type)))
+    return out
+
+
+def scalp_decisions(sides: dict[str, SideArrays], min_checks: int, first: int) -> Iterator[tuple[int, str]]:
+    """The candles ``>= first`` with a SCALP signal and its side: the rule of :func:`engines.micro.scalp_signals`
+    (one side tagged with at least ``min_checks`` checks, the other not)."""
+    passed = {side: (a.visits > 0) & (a.volume_drop.astype(int) + a.double_wick.astype(int)
+                                      + a.rsi_extreme.astype(int) >= min_checks)
+              for side, a in sides.items()}
+    only = {"LONG": passed["LONG"] & ~passed["SHORT"], "SHORT": passed["SHORT"] & ~passed["LONG"]}
+    for t in np.flatnonzero(only["LONG"] | only["SHORT"]):
+        if t >= first:
+            yield int(t), "LONG" if only["LONG"][t] else "SHORT"
+
+
+def _check_values(side: SideArrays, t: int) -> tuple[bool, bool, bool, int]:
+    """What a SCALP signal of ``side`` at candle ``t`` takes from the scan: its checks and the level's visits."""
+    return bool(side.volume_drop[t]), bool(side.double_wick[t]), bool(side.rsi_extreme[t]), int(side.visits[t])
 
 
 def _count_until(close_ns: np.ndarray, time: pd.Timestamp, before: bool = False) -> int:

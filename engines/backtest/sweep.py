@@ -40,7 +40,7 @@ from engines.backtest.edge import ALPHA
 from engines.backtest.history import History
 from engines.backtest.portfolio import Costs, simulate
 from engines.backtest.run import BASELINE_SEED, Prepared, prepare, quick_run, window_candidates
-from engines.backtest.signals import pair_signals
+from engines.backtest.signals import micro_signals_of_sets, pair_signals
 from engines.backtest.stats import drawdown, profit_factor, win_rate
 from engines.errors import InvalidInput
 from engines.models import Signal
@@ -193,9 +193,10 @@ class SignalCache:
     def warm(self, params_list: list[StrategyParams], progress: Callable[[str], None] | None = None) -> None:
         """Compute the MICRO part of every parameter set of ``params_list`` not cached yet, pair by pair.
 
-        Pair by pair, all parameter sets in turn: the engine's tagged-level cache (a few entries per candle
-        series) then still holds a pair's level scan when the next set with the same level parameters asks
-        for it; set by set, 100 pairs later, it would long have been evicted and the scan redone.
+        Pair by pair, all parameter sets in turn (:func:`engines.backtest.signals.micro_signals_of_sets`): the
+        engine's tagged-level cache (a few entries per candle series) then still holds a pair's level scan when
+        the next set with the same level parameters asks for it; set by set, 100 pairs later, it would long
+        have been evicted and the scan redone.
         """
         todo: dict[tuple, StrategyParams] = {}
         for params in params_list:
@@ -203,8 +204,9 @@ class SignalCache:
         todo = {key: params for key, params in todo.items() if key not in self._parts}
         signals: dict[tuple, dict[str, list[Signal]]] = {key: {} for key in todo}
         for n, pair in enumerate(self.history.pairs, 1):
-            for key, params in todo.items():
-                signals[key][pair.pair] = pair_signals(pair, params, self.start, self.end, "micro")
+            found = micro_signals_of_sets(pair, list(todo.values()), self.start, self.end)
+            for key, pair_found in zip(todo, found):
+                signals[key][pair.pair] = pair_found
             if progress and todo:
                 progress(f"{pair.pair}: MICRO signals of {len(todo)} parameter sets ({n}/{len(self.history.pairs)} pairs)")
         for key, params in todo.items():
