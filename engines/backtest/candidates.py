@@ -7,6 +7,7 @@ filled and is dropped (counted as ``no_entry_candle``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,3 +69,29 @@ def pair_candidates(history: PairHistory, signals: list[Signal], params: Strateg
         for k, s in enumerate(fillable)
     ]
     return out, len(signals) - len(fillable)
+
+
+def candidates_of_sets(history: PairHistory, signal_sets: Sequence[list[Signal]], params_sets: Sequence[StrategyParams],
+                       funding: FundingSchedule) -> list[tuple[list[Candidate], int]]:
+    """``pair_candidates`` of each set of signals with its parameters, each signal object appearing in several
+    sets resolved once per time stop (sweeps share signals between parameter sets)."""
+    by_stops: dict[tuple[int, int], dict[int, Signal]] = {}
+    for signals, params in zip(signal_sets, params_sets):
+        by_stops.setdefault(_stops(params), {}).update((id(s), s) for s in signals)
+    resolved: dict[tuple[tuple[int, int], int], Candidate] = {}
+    for stops, unique in by_stops.items():
+        found, _ = pair_candidates(history, list(unique.values()), _params_with(params_sets, stops), funding)
+        resolved.update(((stops, id(c.signal)), c) for c in found)
+    out = []
+    for signals, params in zip(signal_sets, params_sets):
+        mine = [resolved.get((_stops(params), id(s))) for s in signals]
+        out.append(([c for c in mine if c is not None], sum(c is None for c in mine)))
+    return out
+
+
+def _stops(params: StrategyParams) -> tuple[int, int]:
+    return params.time_stop, params.macro_time_stop
+
+
+def _params_with(params_sets: Sequence[StrategyParams], stops: tuple[int, int]) -> StrategyParams:
+    return next(p for p in params_sets if _stops(p) == stops)

@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from engines.backtest.baseline import percentile_vs_random, random_signals
-from engines.backtest.candidates import pair_candidates
+from engines.backtest.candidates import Candidate, candidates_of_sets, pair_candidates
 from engines.backtest.edge import ALPHA
 from engines.backtest.history import History
 from engines.backtest.portfolio import Costs, simulate
@@ -202,16 +202,24 @@ class SignalCache:
         for params in params_list:
             todo.setdefault(self._key(params, "micro"), params)
         todo = {key: params for key, params in todo.items() if key not in self._parts}
-        signals: dict[tuple, dict[str, list[Signal]]] = {key: {} for key in todo}
+        if not todo:
+            return
+        sets = list(todo.values())
+        signals: list[dict[str, list[Signal]]] = [{} for _ in sets]
+        candidates: list[list[Candidate]] = [[] for _ in sets]
+        dropped = [0] * len(sets)
         for n, pair in enumerate(self.history.pairs, 1):
-            found = micro_signals_of_sets(pair, list(todo.values()), self.start, self.end)
-            for key, pair_found in zip(todo, found):
-                signals[key][pair.pair] = pair_found
-            if progress and todo:
-                progress(f"{pair.pair}: MICRO signals of {len(todo)} parameter sets ({n}/{len(self.history.pairs)} pairs)")
-        for key, params in todo.items():
-            self._parts[key] = prepare(self.history, params, self.start, self.end, "micro", signals=signals[key],
-                                       views=[])
+            found = micro_signals_of_sets(pair, sets, self.start, self.end)
+            resolved = candidates_of_sets(pair, found, sets, pair.funding_schedule)
+            for k, (pair_found, (pair_resolved, missing)) in enumerate(zip(found, resolved)):
+                signals[k][pair.pair] = pair_found
+                candidates[k] += pair_resolved
+                dropped[k] += missing
+            if progress:
+                progress(f"{pair.pair}: MICRO signals of {len(sets)} parameter sets ({n}/{len(self.history.pairs)} pairs)")
+        sources = {pair.pair: pair.funding_schedule.source for pair in self.history.pairs}
+        for k, key in enumerate(todo):
+            self._parts[key] = Prepared(signals[k], candidates[k], [], dropped[k], sources)
 
     @staticmethod
     def _key(params: StrategyParams, engine: str) -> tuple:
@@ -317,6 +325,7 @@ def run_sweep(request: SweepRequest, progress: Callable[[str], None] | None = No
 
         results = evaluate_all(request, combos)
     else:
+        cache.warm([request.base.with_changes(**changes) for changes in [*combos, {}]], progress)  # base too
         results = evaluate_combos(request, combos, cache, progress)
     base = evaluate_combo(request, {}, cache)
     folds = walk_forward(request, results, base)
