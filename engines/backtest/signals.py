@@ -15,7 +15,7 @@ import pandas as pd
 
 from engines import indicators, micro
 from engines.backtest.history import PairHistory
-from engines.candles import CandleArrays, timeframe_delta
+from engines.candles import CandleArrays
 from engines.macro import macro_signals, scan_arrays
 from engines.micro import SideArrays, build_signal, scalp_signals
 from engines.models import Signal
@@ -24,7 +24,6 @@ from engines.risk import MacroView, side_of_slope
 from engines.trend import hourly_slope
 
 EngineChoice = Literal["micro", "macro", "all"]
-HOUR = timeframe_delta("1h")
 
 
 def pair_signals(history: PairHistory, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,
@@ -110,20 +109,18 @@ def macro_views(history: PairHistory, params: StrategyParams, start: pd.Timestam
     Equal to ``evaluate_macro`` on the growing 1h frame (``MacroDecision.bias``, ``.confidence``);
     computed in one batch by the engine's own kernel.
     """
-    h1 = history.h1
-    close_times = h1["timestamp"] + HOUR
-    first = int(close_times.searchsorted(start, side="left"))
-    last = int(close_times.searchsorted(end, side="right"))
+    close_ns = history.close_times["1h"]
+    first, last = _count_until(close_ns, start, True), _count_until(close_ns, end)
     if last <= first:
         return []
-    arrays = scan_arrays(CandleArrays.of(h1.iloc[:last]), params, max(0, first - 1))
-    times = close_times.iloc[first:last].dt.to_pydatetime()
+    arrays = scan_arrays(CandleArrays.of(history.h1.iloc[:last]), params, max(0, first - 1))
+    times = pd.to_datetime(close_ns[first:last], utc=True).to_pydatetime()
     index = np.arange(first, last)
     ready = (index >= params.trend_lookback - 1) & np.isfinite(arrays.confidence[first:last])
     sides = _sides(arrays.slope[first:last], history.tick)
     confidence = np.where(ready, np.nan_to_num(arrays.confidence[first:last]), 0).astype(int).tolist()
-    return [MacroView.model_construct(pair=history.pair, side=side if ok else None, confidence=c, time=time)
-            for side, ok, c, time in zip(sides, ready.tolist(), confidence, times)]
+    return [MacroView(pair=history.pair, side=side if ok else None, confidence=c, time=time)  # validating is
+            for side, ok, c, time in zip(sides, ready.tolist(), confidence, times)]  # faster than model_construct
 
 
 def _sides(slopes: np.ndarray, tick: float) -> list:
