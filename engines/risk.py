@@ -106,7 +106,7 @@ class RiskBook:
 
     @property
     def margin_in_use(self) -> float:
-        return sum(p.margin for p in self.state.positions)
+        return sum([p.margin for p in self.state.positions])  # sum(), not a loop: it sums floats compensated
 
     def position(self, pair: str, engine: SignalType) -> OpenPosition | None:
         for p in self.state.positions:  # a loop, not next(generator): the portfolio pass asks this a lot

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,17 @@ class Candidate:
     def sort_key(self) -> tuple:
         """Time order; at the same instant MACRO before SCALP (so the conflict rule sees it), then pair."""
         return self.entry_time, 0 if self.signal.type == "MACRO" else 1, self.signal.pair, self.signal.side
+
+    @cached_property
+    def pass_order(self) -> tuple[int, int, str, str]:
+        """``sort_key`` with the entry time in ns: the same order, cheaper to compare, computed once (every
+        portfolio pass sorts the candidates)."""
+        return self.entry_time.value, 0 if self.signal.type == "MACRO" else 1, self.signal.pair, self.signal.side
+
+    @cached_property
+    def entry_at(self) -> datetime:
+        """``entry_time`` as a datetime (what the risk book is given), computed once."""
+        return self.entry_time.to_pydatetime()
 
 
 def hold_minutes(signal: Signal, params: StrategyParams) -> int:

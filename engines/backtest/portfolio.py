@@ -132,8 +132,8 @@ def simulate(candidates: list[Candidate], views: Sequence[MacroView] | MacroView
     open_heap: list[tuple[datetime, int, Trade]] = []
     trades: list[Trade] = []
     equity = costs.capital
-    for seq, candidate in enumerate(sorted(candidates, key=lambda c: c.sort_key)):
-        now = candidate.entry_time.to_pydatetime()
+    for seq, candidate in enumerate(sorted(candidates, key=attrgetter("pass_order"))):
+        now = candidate.entry_at
         while open_heap and open_heap[0][0] <= now:
             equity += _settle(heapq.heappop(open_heap)[2], book, trades)
         view = known.latest(candidate.signal.pair, now)

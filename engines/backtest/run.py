@@ -108,7 +108,8 @@ def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> 
 
 def window_candidates(candidates: list[Candidate], start: pd.Timestamp, end: pd.Timestamp) -> list[Candidate]:
     """Candidates decided inside ``[start, end)``."""
-    return [c for c in candidates if start <= c.entry_time < end]
+    first, stop = start.value, end.value  # ns: cheaper to compare than Timestamps, for every sweep pass
+    return [c for c in candidates if first <= c.entry_time.value < stop]
 
 
 def quick_run(prepared: Prepared, params: StrategyParams, start: pd.Timestamp, end: pd.Timestamp,

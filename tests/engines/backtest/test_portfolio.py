@@ -75,3 +75,15 @@ def test_the_latest_macro_decision_of_the_pair_at_an_instant_is_the_one_the_book
     assert known.latest("BTCUSDT", at[0]) is views[2]
     assert known.latest("BTCUSDT", at[2]) is views[3]  # same instant: the last given, as fed in time order
     assert known.latest("ETHUSDT", at[2]) is views[1] and known.latest("SOLUSDT", at[2]) is None
+
+
+def test_the_pass_order_is_the_sort_key_order_on_real_weeks():
+    from engines.backtest.run import prepare
+    from tests.engines.backtest.conftest import sample_history
+
+    history = sample_history()
+    start, end = history.last_days(19)
+    candidates = prepare(history, DEFAULT_PARAMS, start, end).candidates
+    assert len(candidates) > 150
+    assert sorted(candidates, key=lambda c: c.pass_order) == sorted(candidates, key=lambda c: c.sort_key)
+    assert all(c.entry_at == c.entry_time for c in candidates)
