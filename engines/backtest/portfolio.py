@@ -90,11 +90,12 @@ class MacroViews:
     """
 
     def __init__(self, views: Iterable[MacroView]) -> None:
-        self._times: dict[str, list[datetime]] = {}
         self._views: dict[str, list[MacroView]] = {}
-        for view in sorted(views, key=attrgetter("time")):
-            self._times.setdefault(view.pair, []).append(view.time)
+        for view in views:
             self._views.setdefault(view.pair, []).append(view)
+        for mine in self._views.values():
+            mine.sort(key=attrgetter("time"))  # stable; one pair's decisions usually come in time order already
+        self._times = {pair: [view.time for view in mine] for pair, mine in self._views.items()}
 
     def latest(self, pair: str, now: datetime) -> MacroView | None:
         """The pair's last decision at or before ``now``; None before its first."""
