@@ -107,4 +107,5 @@ def _stops(params: StrategyParams) -> tuple[int, int]:
 
 
 def _params_with(params_sets: Sequence[StrategyParams], stops: tuple[int, int]) -> StrategyParams:
+    """A parameter set with these time stops: all that :func:`pair_candidates` reads of its parameters."""
     return next(p for p in params_sets if _stops(p) == stops)
