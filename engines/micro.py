@@ -17,6 +17,7 @@ paths give the same answers by construction.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -260,12 +261,17 @@ def scalp_signals(m15: pd.DataFrame, pair: str, params: StrategyParams, tick: fl
     compile_kernels()
     arrays = CandleArrays.of(m15)
     sides = scan_arrays(arrays, params, first)
+    return [build_signal(arrays, t, side, sides, pair, params, tick)
+            for t, side in scalp_decisions(sides, params.min_checks, first)]
+
+
+def scalp_decisions(sides: dict[Side, SideArrays], min_checks: int, first: int) -> Iterator[tuple[int, Side]]:
+    """The candles ``>= first`` with a SCALP signal, and its side: one side tagged with at least ``min_checks``
+    checks (history has no order book), the other not."""
     passed = {side: (a.visits > 0) & (a.volume_drop.astype(int) + a.double_wick.astype(int)
-                                      + a.rsi_extreme.astype(int) >= params.min_checks)
+                                      + a.rsi_extreme.astype(int) >= min_checks)
               for side, a in sides.items()}
     only = {"LONG": passed["LONG"] & ~passed["SHORT"], "SHORT": passed["SHORT"] & ~passed["LONG"]}
-    signals = []
     for t in np.flatnonzero(only["LONG"] | only["SHORT"]):
         if t >= first:
-            signals.append(build_signal(arrays, int(t), "LONG" if only["LONG"][t] else "SHORT", sides, pair, params, tick))
-    return signals
+            yield int(t), "LONG" if only["LONG"][t] else "SHORT"

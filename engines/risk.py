@@ -106,10 +106,13 @@ class RiskBook:
 
     @property
     def margin_in_use(self) -> float:
-        return sum(p.margin for p in self.state.positions)
+        return sum([p.margin for p in self.state.positions])  # sum(), not a loop: it sums floats compensated
 
     def position(self, pair: str, engine: SignalType) -> OpenPosition | None:
-        return next((p for p in self.state.positions if p.pair == pair and p.engine == engine), None)
+        for p in self.state.positions:  # a loop, not next(generator): the portfolio pass asks this a lot
+            if p.pair == pair and p.engine == engine:
+                return p
+        return None
 
     def note_macro(self, view: MacroView) -> None:
         """Remember the pair's latest MACRO decision (feeds the bias rule)."""

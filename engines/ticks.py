@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,12 +37,35 @@ def tick_decimals(tick: float) -> int:
 
 
 def round_to_tick(price: float, tick: float) -> float:
-    """``price`` on the nearest point of the tick grid (ties to the even tick), printed without float noise."""
+    """``price`` on the nearest point of the tick grid (ties to the even tick), printed without float noise.
+
+    Answers are remembered (``ROUNDED`` of them): signals round the same level prices again and again."""
+    step = _tick_step(tick)
+    if not math.isfinite(price):
+        return float(price)
+    if price == 0:  # 0.0 and -0.0 are one key to a cache, but round to 0.0 and -0.0
+        return _on_grid(price, step)
+    return _rounded(price, tick)
+
+
+ROUNDED = 1 << 16
+
+
+@lru_cache(maxsize=ROUNDED)
+def _rounded(price: float, tick: float) -> float:
+    return _on_grid(price, _tick_step(tick))
+
+
+@lru_cache(maxsize=256)
+def _tick_step(tick: float) -> Decimal:
+    """The tick as the decimal it prints as; a tick must be positive."""
     step = _decimal(tick)
     if not step > 0:
         raise InvalidInput(f"a tick must be a positive number, got {tick!r}")
-    if not math.isfinite(price):
-        return float(price)
+    return step
+
+
+def _on_grid(price: float, step: Decimal) -> float:
     ticks = (_decimal(price) / step).to_integral_value(rounding=ROUND_HALF_EVEN)
     return float(ticks * step)
 

@@ -230,9 +230,7 @@ def random_signals(history: PairHistory, signals: list[Signal], start: pd.Timest
 
 def _decision_grid(history: PairHistory, start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> np.ndarray:
     """Decision times (ns) in ``[start, end]`` on ``step`` where the previous 1m candle and the entry candle exist."""
-    grid = pd.date_range(start.ceil(step), end, freq=step).as_unit("ns").asi8
-    bars = history.bars
-    return grid[(bars.index_at(grid) >= 0) & (bars.index_at(grid - MINUTE_NS) >= 0)]
+    return history.decision_times(start, end, step)
 
 
 def percentile_vs_random(history: History, trades: Sequence[Trade], params: StrategyParams, start: pd.Timestamp,

@@ -15,10 +15,11 @@ import pandas as pd
 from engines.backtest.funding import FundingSchedule, funding_schedule
 from engines.candles import resample, timeframe_delta, validate_candles
 from engines.errors import DataUnavailable, InvalidInput
-from engines.execution import MinuteBars
+from engines.execution import MINUTE_NS, MinuteBars
 from engines.ticks import infer_tick
 
 MINUTE = pd.Timedelta(minutes=1)
+DECISION_WINDOWS = 32  # windows of decision times remembered per pair
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class PairHistory:
     funding: pd.DataFrame | None
     tick: float
     bars: MinuteBars = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    _decision_times: dict[tuple[int, int, int], np.ndarray] = field(default_factory=dict, init=False, repr=False,
+                                                                   compare=False)
 
     @classmethod
     def from_candles(cls, pair: str, m1: pd.DataFrame, funding: pd.DataFrame | None = None,
@@ -56,6 +59,19 @@ class PairHistory:
     def funding_schedule(self) -> FundingSchedule:
         """Funding instants over the whole 1m span (real where the funding data cover it)."""
         return funding_schedule(self.pair, self.funding, self.first, self.end)
+
+    def decision_times(self, start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> np.ndarray:
+        """Decision times (ns, read-only) in ``[start, end]`` on ``step`` where the previous 1m candle and the
+        entry candle exist; remembered per window (random-entry runs ask for the same ones again and again)."""
+        key = (start.value, end.value, step.value)
+        if key not in self._decision_times:
+            if len(self._decision_times) >= DECISION_WINDOWS:
+                self._decision_times.clear()
+            grid = pd.date_range(start.ceil(step), end, freq=step).as_unit("ns").asi8
+            found = grid[(self.bars.index_at(grid) >= 0) & (self.bars.index_at(grid - MINUTE_NS) >= 0)]
+            found.flags.writeable = False
+            self._decision_times[key] = found
+        return self._decision_times[key]
 
     @property
     def end(self) -> pd.Timestamp:

@@ -2,7 +2,8 @@
 
 Equity is the starting capital plus the net P&L of closed trades (a trade's fees and funding are
 booked when it closes). Before each entry, every position whose exit time is at or before the
-entry time is closed; MACRO decisions known at the entry time are fed to the book.
+entry time is closed, and the book is given the pair's latest MACRO decision known at the entry
+time (the only one its rules read for that entry).
 
 P&L of a trade: quantity = notional / entry price; gross = quantity x (exit - entry) x direction;
 fees = fee rate x (entry notional + exit notional); funding = direction x (sum of rates) x entry
@@ -12,9 +13,11 @@ notional (positive = paid); net = gross - fees - funding.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import pandas as pd
 
@@ -79,6 +82,28 @@ class PortfolioRun:
     costs: Costs = field(default_factory=Costs)
 
 
+class MacroViews:
+    """MACRO decisions by pair in time order, for the latest one known at an instant (by bisection).
+
+    Build it once for many portfolio passes over the same decisions; of decisions at the same instant
+    on a pair, the last one given counts (as when they are fed to the book in time order).
+    """
+
+    def __init__(self, views: Iterable[MacroView]) -> None:
+        self._views: dict[str, list[MacroView]] = {}
+        for view in views:
+            self._views.setdefault(view.pair, []).append(view)
+        for mine in self._views.values():
+            mine.sort(key=attrgetter("time"))  # stable; one pair's decisions usually come in time order already
+        self._times = {pair: [view.time for view in mine] for pair, mine in self._views.items()}
+
+    def latest(self, pair: str, now: datetime) -> MacroView | None:
+        """The pair's last decision at or before ``now``; None before its first."""
+        times = self._times.get(pair)
+        count = bisect_right(times, now) if times else 0
+        return self._views[pair][count - 1] if count else None
+
+
 def close_trade(candidate: Candidate, verdict: Verdict, macro_open: bool, costs: Costs) -> Trade:
     signal = candidate.signal
     pnl = trade_pnl(1.0 if signal.side == "LONG" else -1.0, verdict.notional, candidate.entry_price,
@@ -92,27 +117,29 @@ def close_trade(candidate: Candidate, verdict: Verdict, macro_open: bool, costs:
         checks=signal.exhaustion_checks if signal.type == "SCALP" else None)
 
 
-def simulate(candidates: list[Candidate], views: list[MacroView], params: StrategyParams, costs: Costs = Costs(),
-             *, macro_conflict_rule: bool = True, params_at: Callable[[datetime], StrategyParams] | None = None,
+def simulate(candidates: list[Candidate], views: Sequence[MacroView] | MacroViews, params: StrategyParams,
+             costs: Costs = Costs(), *, macro_conflict_rule: bool = True,
+             params_at: Callable[[datetime], StrategyParams] | None = None,
              verdicts: dict[str, str] | None = None) -> PortfolioRun:
     """Apply the risk rules, sizing, fees and funding to ``candidates`` in time order.
 
+    ``views``: MACRO's decisions (as a list, or already indexed for several passes);
     ``params_at``: the parameters in force at each entry time (a replay across parameter versions);
     ``verdicts``: filled with each candidate's verdict reason by signal key.
     """
     book = RiskBook(params, leverage=costs.leverage, margin_fraction=costs.margin_fraction,
                     macro_conflict_rule=macro_conflict_rule)
-    views = sorted(views, key=lambda v: v.time)
+    known = views if isinstance(views, MacroViews) else MacroViews(views)
     open_heap: list[tuple[datetime, int, Trade]] = []
     trades: list[Trade] = []
-    equity, next_view = costs.capital, 0
-    for seq, candidate in enumerate(sorted(candidates, key=lambda c: c.sort_key)):
-        now = candidate.entry_time.to_pydatetime()
+    equity = costs.capital
+    for seq, candidate in enumerate(sorted(candidates, key=attrgetter("pass_order"))):
+        now = candidate.entry_at
         while open_heap and open_heap[0][0] <= now:
             equity += _settle(heapq.heappop(open_heap)[2], book, trades)
-        while next_view < len(views) and views[next_view].time <= now:
-            book.note_macro(views[next_view])
-            next_view += 1
+        view = known.latest(candidate.signal.pair, now)
+        if view is not None:
+            book.note_macro(view)
         macro_open = book.position(candidate.signal.pair, "MACRO") is not None
         if params_at is not None:
             book.params = params_at(now)

@@ -20,12 +20,11 @@ def evaluate_all(request, combos: list[dict[str, Any]]) -> list:
         import ray
     except ImportError as e:
         raise InvalidInput("--executor ray needs the optional extra: pip install 'signaltracker[ray]'") from e
-    from engines.backtest.sweep import SignalCache, evaluate_combo
+    from engines.backtest.sweep import SignalCache, evaluate_combos
 
     @ray.remote
     def _group(req, group):
-        cache = SignalCache(req.history, req.start, req.end)
-        return [evaluate_combo(req, changes, cache) for changes in group]
+        return evaluate_combos(req, group, SignalCache(req.history, req.start, req.end))
 
     started = not ray.is_initialized()
     if started:

@@ -35,12 +35,12 @@ import pandas as pd
 from pydantic import BaseModel
 
 from engines.backtest.baseline import percentile_vs_random, random_signals
-from engines.backtest.candidates import pair_candidates
+from engines.backtest.candidates import Candidate, candidates_of_sets, pair_candidates
 from engines.backtest.edge import ALPHA
 from engines.backtest.history import History
 from engines.backtest.portfolio import Costs, simulate
 from engines.backtest.run import BASELINE_SEED, Prepared, prepare, quick_run, window_candidates
-from engines.backtest.signals import pair_signals
+from engines.backtest.signals import micro_signals_of_sets, pair_signals
 from engines.backtest.stats import drawdown, profit_factor, win_rate
 from engines.errors import InvalidInput
 from engines.models import Signal
@@ -184,15 +184,51 @@ class SignalCache:
         signals = {pair: sorted(micro.signals[pair] + macro.signals[pair], key=lambda s: (s.timestamp, s.type))
                    for pair in micro.signals}
         return Prepared(signals, micro.candidates + macro.candidates, macro.views,
-                        micro.no_entry_candle + macro.no_entry_candle, macro.funding_sources)
+                        micro.no_entry_candle + macro.no_entry_candle, macro.funding_sources, macro.view_index)
 
     def get(self, params: StrategyParams) -> tuple[dict[str, list[Signal]], list[MacroView]]:
         prepared = self.prepared(params)
         return prepared.signals, prepared.views
 
+    def warm(self, params_list: list[StrategyParams], progress: Callable[[str], None] | None = None) -> None:
+        """Compute the MICRO part of every parameter set of ``params_list`` not cached yet, pair by pair.
+
+        Pair by pair, all parameter sets in turn (:func:`engines.backtest.signals.micro_signals_of_sets`): the
+        engine's tagged-level cache (a few entries per candle series) then still holds a pair's level scan when
+        the next set with the same level parameters asks for it; set by set, 100 pairs later, it would long
+        have been evicted and the scan redone.
+        """
+        todo: dict[tuple, StrategyParams] = {}
+        for params in params_list:
+            todo.setdefault(self._key(params, "micro"), params)
+        todo = {key: params for key, params in todo.items() if key not in self._parts}
+        if not todo:
+            return
+        sets = list(todo.values())
+        signals: list[dict[str, list[Signal]]] = [{} for _ in sets]
+        candidates: list[list[Candidate]] = [[] for _ in sets]
+        dropped = [0] * len(sets)
+        for n, pair in enumerate(self.history.pairs, 1):
+            found = micro_signals_of_sets(pair, sets, self.start, self.end)
+            resolved = candidates_of_sets(pair, found, sets, pair.funding_schedule)
+            for k, (pair_found, (pair_resolved, missing)) in enumerate(zip(found, resolved)):
+                signals[k][pair.pair] = pair_found
+                candidates[k] += pair_resolved
+                dropped[k] += missing
+            if progress:
+                progress(f"{pair.pair}: MICRO signals of {len(sets)} parameter sets ({n}/{len(self.history.pairs)} pairs)")
+        sources = {pair.pair: pair.funding_schedule.source for pair in self.history.pairs}
+        for k, key in enumerate(todo):
+            self._parts[key] = Prepared(signals[k], candidates[k], [], dropped[k], sources)
+
+    @staticmethod
+    def _key(params: StrategyParams, engine: str) -> tuple:
+        """What ``engine``'s part depends on: the MACRO parameters for MACRO, all the others for MICRO."""
+        keys = macro_keys()
+        return (engine, *((k, v) for k, v in params.model_dump().items() if (k in keys) == (engine == "macro")))
+
     def _part(self, params: StrategyParams, engine: str) -> Prepared:
-        dump, keys = params.model_dump(), macro_keys()
-        key = (engine, *((k, v) for k, v in dump.items() if (k in keys) == (engine == "macro")))
+        key = self._key(params, engine)
         if key not in self._parts:
             signals = {p.pair: pair_signals(p, params, self.start, self.end, engine) for p in self.history.pairs}
             views = None if engine == "macro" else []
@@ -217,7 +253,8 @@ def baseline_stats(request: SweepRequest, changes: dict[str, Any], cache: Signal
                    seed: int = BASELINE_SEED) -> WindowStats:
     """Random-entry twins of a combination's out-of-sample signals, through the same rules."""
     params = request.base.with_changes(**changes)
-    signals, views = cache.get(params)
+    prepared = cache.prepared(params)
+    signals = prepared.signals
     cut, end = request.split_time(), request.end
     rng = np.random.default_rng(seed)
     candidates = []
@@ -225,7 +262,7 @@ def baseline_stats(request: SweepRequest, changes: dict[str, Any], cache: Signal
         inside = [s for s in signals[pair.pair] if cut <= pd.Timestamp(s.timestamp) < end]
         twins = sorted(random_signals(pair, inside, cut, end, rng), key=lambda s: s.timestamp)
         candidates += pair_candidates(pair, twins, params, pair.funding_schedule)[0]
-    trades = simulate(window_candidates(candidates, cut, end), views, params, request.costs).trades
+    trades = simulate(window_candidates(candidates, cut, end), prepared.view_index, params, request.costs).trades
     return trade_stats(trades, cut, end, request.costs)
 
 
@@ -239,6 +276,18 @@ def evaluate_combo(request: SweepRequest, changes: dict[str, Any], cache: Signal
     return ComboResult(changes=changes, in_sample=window_stats(prepared, params, request.start, cut, request.costs),
                        out_of_sample=trade_stats(oos, cut, request.end, request.costs), folds=folds,
                        oos_percentile=oos_percentile(request, params, oos, cache.percentiles))
+
+
+def evaluate_combos(request: SweepRequest, combos: list[dict[str, Any]], cache: SignalCache,
+                    progress: Callable[[str], None] | None = None) -> list[ComboResult]:
+    """:func:`evaluate_combo` of each of ``combos``, in order, their signals computed first (see ``SignalCache.warm``)."""
+    cache.warm([request.base.with_changes(**changes) for changes in combos], progress)
+    results = []
+    for n, changes in enumerate(combos, 1):
+        results.append(evaluate_combo(request, changes, cache))
+        if progress:
+            progress(f"combination {n}/{len(combos)}: {changes}")
+    return results
 
 
 def oos_percentile(request: SweepRequest, params: StrategyParams, trades, known: dict[tuple, float]) -> float | None:
@@ -276,11 +325,8 @@ def run_sweep(request: SweepRequest, progress: Callable[[str], None] | None = No
 
         results = evaluate_all(request, combos)
     else:
-        results = []
-        for n, changes in enumerate(combos, 1):
-            results.append(evaluate_combo(request, changes, cache))
-            if progress:
-                progress(f"combination {n}/{len(combos)}: {changes}")
+        cache.warm([request.base.with_changes(**changes) for changes in [*combos, {}]], progress)  # base too
+        results = evaluate_combos(request, combos, cache, progress)
     base = evaluate_combo(request, {}, cache)
     folds = walk_forward(request, results, base)
     best = choose(results, lambda r: r.in_sample, request.min_trades)

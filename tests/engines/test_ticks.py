@@ -81,3 +81,13 @@ def test_real_closes_already_sit_on_their_inferred_tick() -> None:
 
 def test_non_finite_prices_pass_through() -> None:
     assert math.isnan(round_to_tick(float("nan"), 0.01))
+
+
+def test_remembered_answers_equal_fresh_ones_and_keep_the_sign_of_zero() -> None:
+    from engines.ticks import _decimal, _on_grid
+
+    prices = read_candles(SAMPLE, "XRPUSDT", "1m")["close"].to_numpy()[:2000] * 1.000123
+    for tick in (0.0001, 0.005, 0.5):
+        fresh = [_on_grid(float(p), _decimal(tick)) for p in prices]
+        assert [round_to_tick(p, tick) for p in prices] == fresh == [round_to_tick(p, tick) for p in prices]
+    assert math.copysign(1.0, round_to_tick(-0.0, 0.01)) == -1.0 and math.copysign(1.0, round_to_tick(0.0, 0.01)) == 1.0

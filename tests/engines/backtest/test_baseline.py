@@ -86,3 +86,13 @@ def test_runs_are_seeded(sample_run):
     draw = lambda seed: random_runs(history, trades, DEFAULT_PARAMS, start, end, runs=20, seed=seed).net_pnl
     assert np.array_equal(draw(7), draw(7))
     assert not np.array_equal(draw(7), draw(8))
+
+
+def test_decision_times_are_the_grid_times_with_both_1m_candles_remembered_read_only(btc):
+    step = pd.Timedelta(minutes=15)
+    grid = pd.date_range(START, END, freq=step).as_unit("ns").asi8
+    minute = pd.Timedelta(minutes=1).value
+    expected = grid[(btc.bars.index_at(grid) >= 0) & (btc.bars.index_at(grid - minute) >= 0)]
+    first = btc.decision_times(START, END, step)
+    assert np.array_equal(first, expected) and len(expected) > 600
+    assert btc.decision_times(START, END, step) is first and not first.flags.writeable

@@ -7,7 +7,7 @@ import pytest
 
 from engines.backtest.candidates import pair_candidates
 from engines.backtest.funding import funding_schedule
-from engines.backtest.portfolio import Costs, simulate
+from engines.backtest.portfolio import Costs, MacroViews, simulate
 from engines.params import DEFAULT_PARAMS
 from engines.risk import MacroView
 from tests.engines.backtest.conftest import make_signal
@@ -62,3 +62,28 @@ def test_macro_decisions_known_at_entry_feed_the_bias_rule(btc, candidates):
     view = MacroView(pair="BTCUSDT", side="SHORT", confidence=90, time=pd.Timestamp("2025-05-20 10:00", tz="UTC"))
     run = simulate(candidates, [view], DEFAULT_PARAMS)
     assert ([t.entry_time.strftime("%H:%M") for t in run.trades], run.rejections) == (["12:45", "15:00"], {"macro_bias": 1})
+
+
+def test_the_latest_macro_decision_of_the_pair_at_an_instant_is_the_one_the_book_gets():
+    at = [pd.Timestamp(f"2025-05-20 {h}", tz="UTC").to_pydatetime() for h in ("10:00", "11:00", "12:00")]
+    views = [MacroView(pair="BTCUSDT", side="LONG", confidence=80, time=at[1]),
+             MacroView(pair="ETHUSDT", side="LONG", confidence=70, time=at[0]),
+             MacroView(pair="BTCUSDT", side="SHORT", confidence=90, time=at[0]),
+             MacroView(pair="BTCUSDT", side=None, confidence=0, time=at[1])]
+    known = MacroViews(views)
+    assert known.latest("BTCUSDT", at[0] - pd.Timedelta(minutes=1)) is None
+    assert known.latest("BTCUSDT", at[0]) is views[2]
+    assert known.latest("BTCUSDT", at[2]) is views[3]  # same instant: the last given, as fed in time order
+    assert known.latest("ETHUSDT", at[2]) is views[1] and known.latest("SOLUSDT", at[2]) is None
+
+
+def test_the_pass_order_is_the_sort_key_order_on_real_weeks():
+    from engines.backtest.run import prepare
+    from tests.engines.backtest.conftest import sample_history
+
+    history = sample_history()
+    start, end = history.last_days(19)
+    candidates = prepare(history, DEFAULT_PARAMS, start, end).candidates
+    assert len(candidates) > 150
+    assert sorted(candidates, key=lambda c: c.pass_order) == sorted(candidates, key=lambda c: c.sort_key)
+    assert all(c.entry_at == c.entry_time for c in candidates)

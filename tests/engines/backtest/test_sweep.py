@@ -81,6 +81,19 @@ def test_cached_signals_and_exits_equal_a_fresh_run(history):
         assert sorted(cached.candidates, key=lambda c: c.sort_key) == sorted(fresh.candidates, key=lambda c: c.sort_key)
 
 
+def test_signals_computed_pair_by_pair_equal_a_fresh_run(history):
+    """``warm`` (all parameter sets pair by pair, sharing each pair's level scan) gives what ``prepare`` gives."""
+    cache = SignalCache(history, START, END)
+    sets = [DEFAULT_PARAMS.with_changes(tolerance=t, volume_multiplier=v) for t in (0.2, 0.3) for v in (0.3, 0.5)]
+    sets += [DEFAULT_PARAMS.with_changes(time_stop=30), DEFAULT_PARAMS.with_changes(time_stop=30, volume_multiplier=0.5)]
+    cache.warm(sets)
+    for params in sets:
+        cached, fresh = cache.prepared(params), prepare(history, params, START, END)
+        assert cached.signals == fresh.signals
+        assert sorted(cached.candidates, key=lambda c: c.sort_key) == sorted(fresh.candidates, key=lambda c: c.sort_key)
+        assert (cached.no_entry_candle, cached.funding_sources) == (fresh.no_entry_candle, fresh.funding_sources)
+
+
 def test_bad_sweep_input_names_the_problem(history):
     with pytest.raises(InvalidInput, match="--split"):
         SweepRequest(history, START, END, GRID, split=0.95)
