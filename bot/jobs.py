@@ -31,8 +31,9 @@ import pandas as pd
 from telegram.ext import Application, CallbackContext
 
 from bot.broadcast import Broadcaster
-from bot.paper import PaperPosition
 from bot.live import FundingSchedule, late_fill_start
+from bot.memory import give_back_freed_memory
+from bot.paper import PaperPosition
 from bot.service import BotService
 from engines.candles import timeframe_delta
 from engines.live_state import PairEngines
@@ -235,6 +236,9 @@ class MarketJobs:
                     await self._admit_until(batch.close, {})
         self.service.record_batch(batch.close, total, [(f"{d.pair} {d.timeframe}", d.seconds) for d in decided],
                                   len(signals))
+        if batch.close.minute == 0:
+            # glibc keeps the heap an hour of decisions, charts and writes freed (~30 MB after a replayed day)
+            await asyncio.to_thread(give_back_freed_memory)
 
     # ---- the minute: exits, funding, admissions, in the backtester's order -------------------------
     async def _on_minute_candle(self, candle: ClosedCandle) -> None:

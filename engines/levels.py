@@ -80,7 +80,15 @@ def _run_starts(touching: np.ndarray) -> np.ndarray:
 def count_visits(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int,
                  price: float, tol: float) -> int:
     """Separate visits of candles ``[start, end)`` to ``price`` (tol is a fraction, 0.0025 = 0.25 %)."""
-    return np.count_nonzero(_run_starts(_touching(high, low, close, start, end, price, price * tol)))
+    band = price * tol
+    visits = 0
+    inside = False
+    for i in range(start, end):
+        touching = _touches(high, low, close, i, price, band)
+        if touching and not inside:
+            visits += 1
+        inside = touching
+    return visits
 
 
 @kernel
@@ -166,6 +174,15 @@ def all_pivots(high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 @kernel
+def _none_counted_for(counted_for: np.ndarray, lo: int, hi: int, window: int) -> bool:
+    """Whether no pivot in ``[lo, hi)`` holds its count for the window ending at ``window``."""
+    for k in range(lo, hi):
+        if counted_for[k] == window:
+            return False
+    return True
+
+
+@kernel
 def sliding_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, t: int, lookback: int, tol: float,
                    min_touches: int, pivots: tuple[np.ndarray, np.ndarray, np.ndarray], visits: np.ndarray,
                    counted_for: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,19 +196,23 @@ def sliding_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, t: int,
     start, end = t - lookback, t
     lo = np.searchsorted(index, start + PIVOT_ORDER)
     hi = np.searchsorted(index, end - PIVOT_ORDER)
-    fresh = np.flatnonzero(counted_for[lo:hi] != t - 1) + lo  # not counted for the previous window: count all
-    if len(fresh):
-        visits[fresh] = _visits_of(high, low, close, start, end, prices[fresh], tol)
+    if _none_counted_for(counted_for, lo, hi, t - 1):  # a scan's first window (a live decision): all at once
+        visits[lo:hi] = _visits_of(high, low, close, start, end, prices[lo:hi], tol)
+        counted_for[lo:hi] = t
     for k in range(lo, hi):
+        if counted_for[k] == t:
+            continue
+        p = prices[k]
+        band = p * tol
         if counted_for[k] == t - 1:
-            p = prices[k]
-            band = p * tol
             gone = start - 1
             if _touches(high, low, close, gone, p, band) and not _touches(high, low, close, start, p, band):
                 visits[k] -= 1
             new = end - 1
             if _touches(high, low, close, new, p, band) and not _touches(high, low, close, new - 1, p, band):
                 visits[k] += 1
+        else:
+            visits[k] = count_visits(high, low, close, start, end, p, tol)
         counted_for[k] = t
     return strongest_distinct(prices[lo:hi], visits[lo:hi], ranks[lo:hi], tol, min_touches, 2 * len(high) + 2)
 

@@ -43,28 +43,35 @@ def _macro_kernel(o, h, l, c, atr, first, lookback, zone, order):
     r2 = np.full(n, np.nan)
     long_level = np.full(n, np.nan)
     short_level = np.full(n, np.nan)
+    # A pivot of the whole series at i is one of the window [start, t] exactly when its neighbours are in it,
+    # i.e. start + order <= i <= t - order: the flags are computed once, the windows read their range.
+    swing_lows = pivot_lows(l, 0, n, order)
+    swing_highs = pivot_highs(h, 0, n, order)
     for t in range(max(first, lookback - 1), n):
         start = t - lookback + 1
         b, a, q = linear_fit(c, start, t + 1)
         slope[t], value[t], r2[t] = b, a, q
         if c[t] > o[t]:
-            lows = l[start:t + 1]
-            near = pivot_lows(l, start, t + 1, order) & (lows < c[t]) & (l[t] <= lows * (1.0 + zone))
-            long_level[t] = _highest(lows[near], a if l[t] <= a * (1.0 + zone) and c[t] > a else np.nan)
+            best = np.nan
+            if l[t] <= a * (1.0 + zone) and c[t] > a:
+                best = a
+            for i in range(start + order, t - order + 1):
+                s = l[i]
+                if swing_lows[i] and s < c[t] and l[t] <= s * (1.0 + zone):
+                    if np.isnan(best) or s > best:
+                        best = s
+            long_level[t] = best
         if c[t] < o[t]:
-            highs = h[start:t + 1]
-            near = pivot_highs(h, start, t + 1, order) & (highs > c[t]) & (h[t] >= highs * (1.0 - zone))
-            short_level[t] = -_highest(-highs[near], -a if h[t] >= a * (1.0 - zone) and c[t] < a else np.nan)
+            best = np.nan
+            if h[t] >= a * (1.0 - zone) and c[t] < a:
+                best = a
+            for i in range(start + order, t - order + 1):
+                r = h[i]
+                if swing_highs[i] and r > c[t] and h[t] >= r * (1.0 - zone):
+                    if np.isnan(best) or r < best:
+                        best = r
+            short_level[t] = best
     return slope, value, r2, long_level, short_level
-
-
-@kernel
-def _highest(prices, trend_value):
-    """The highest of ``prices`` and ``trend_value`` (NaN: not a candidate); NaN when there is none."""
-    if len(prices) == 0:
-        return trend_value
-    top = prices.max()
-    return top if np.isnan(trend_value) or top > trend_value else trend_value
 
 
 @dataclass(frozen=True)

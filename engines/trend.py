@@ -10,21 +10,26 @@ from engines.models import Trend
 
 @kernel
 def linear_fit(y: np.ndarray, start: int, end: int) -> tuple[float, float, float]:
-    """Fit ``y[i] = a + b * (i - (end - 1))`` over ``[start, end)``: (slope b per bar, value a at the last bar, r²).
-
-    Sums are running sums (``cumsum``), added in index order: the same bits interpreted or compiled.
-    """
+    """Fit ``y[i] = a + b * (i - (end - 1))`` over ``[start, end)``: (slope b per bar, value a at the last bar, r²)."""
     n = end - start
     if n < 2:
         return np.nan, np.nan, np.nan
-    x = (np.arange(start, end) - (end - 1)).astype(np.float64)
-    mx = np.cumsum(x)[-1] / n
-    my = np.cumsum(y[start:end])[-1] / n
-    dx = x - mx
-    dy = y[start:end] - my
-    sxx = np.cumsum(dx * dx)[-1]
-    sxy = np.cumsum(dx * dy)[-1]
-    syy = np.cumsum(dy * dy)[-1]
+    sx = 0.0
+    sy = 0.0
+    for i in range(start, end):
+        sx += i - (end - 1)
+        sy += y[i]
+    mx = sx / n
+    my = sy / n
+    sxx = 0.0
+    sxy = 0.0
+    syy = 0.0
+    for i in range(start, end):
+        dx = (i - (end - 1)) - mx
+        dy = y[i] - my
+        sxx += dx * dx
+        sxy += dx * dy
+        syy += dy * dy
     slope = sxy / sxx
     intercept = my - slope * mx
     r2 = (sxy * sxy) / (sxx * syy) if syy > 0.0 else 0.0

@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 
+import pandas as pd
 import pyarrow
 import pytest
 
@@ -113,3 +114,13 @@ async def test_a_whole_history_job_gives_memory_back_even_when_it_fails(monkeypa
         await common.whole_history_job(failing_job)
     assert await common.whole_history_job(lambda x: x + 1, 1) == 2
     assert calls == ["given back", "given back"]
+
+
+async def test_the_bot_hands_freed_memory_back_after_each_hourly_batch(harness, monkeypatch):
+    import bot.jobs
+
+    hours = []
+    monkeypatch.setattr(bot.jobs, "give_back_freed_memory", lambda: hours.append(harness.feed.now().floor("h")))
+    start = harness.feed.now()
+    await harness.advance(120)  # two hourly closes, eight 15m closes
+    assert hours == [start.floor("h") + pd.Timedelta(hours=1), start.floor("h") + pd.Timedelta(hours=2)]
