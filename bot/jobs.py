@@ -238,7 +238,7 @@ class MarketJobs:
                                   len(signals))
         if batch.close.minute == 0:
             # glibc keeps the heap an hour of decisions, charts and writes freed (~30 MB after a replayed day)
-            await asyncio.to_thread(give_back_freed_memory)
+            await asyncio.to_thread(give_back_freed_memory, False)
 
     # ---- the minute: exits, funding, admissions, in the backtester's order -------------------------
     async def _on_minute_candle(self, candle: ClosedCandle) -> None:

@@ -36,10 +36,12 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
     return _glibc_call("mallopt", M_ARENA_MAX, arenas)
 
 
-def give_back_freed_memory() -> None:
-    """After a whole-history job: collect its cycles and let glibc return the freed heap pages to the system
-    (it keeps them otherwise: a 25-pair /backtest left ~70 MB of freed heap resident)."""
-    gc.collect()
+def give_back_freed_memory(collect: bool = True) -> None:
+    """Let glibc return the freed heap pages to the system (it keeps them otherwise: a 25-pair /backtest left
+    ~70 MB of freed heap resident); after a whole-history job, first collect its cycles (``collect``: a full
+    collection of a big heap takes a good part of a second, too long to do every hour)."""
+    if collect:
+        gc.collect()
     _glibc_call("malloc_trim", 0)
 
 

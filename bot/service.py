@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from bot.backtest_runner import load_history
+from bot.backtest_runner import feed_history
 from bot.drift_inputs import drift_request
 from bot.live import BookFlips, last_close_time, last_price, macro_now, scalp_now
 from bot.paper import PaperBook, PaperPosition
@@ -371,7 +371,7 @@ class BotService:
     def drift_inputs(self, days: float, replay_dir: Path | None,
                      positions: list[PaperPosition] | None = None) -> DriftRequest:
         """The bot's records of the last ``days`` and its candles, as a drift request."""
-        history = load_history(self.feed, (), replay_dir)
+        history = feed_history(self.feed, (), replay_dir)
         end = history.end
         start = end - pd.Timedelta(days=days)
         if start < history.first:

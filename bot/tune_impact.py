@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.backtest_runner import load_history
+from bot.backtest_runner import feed_history
 from engines.backtest.preview import ImpactRow, TuneImpact, tune_impact
 from engines.backtest.sweep import SignalCache
 from engines.errors import DataUnavailable
@@ -54,7 +54,7 @@ class ImpactPreviews:
 
     @staticmethod
     def _signal_cache(feed: MarketFeed, replay_dir: Path | None, end: pd.Timestamp) -> SignalCache:
-        history = load_history(feed, (), replay_dir)
+        history = feed_history(feed, (), replay_dir)
         start = end - pd.Timedelta(days=2 * PREVIEW_DAYS)
         if start < history.first:
             days = max((end - history.first) / pd.Timedelta(days=1), 0)

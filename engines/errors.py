@@ -39,6 +39,10 @@ class MarketError(SignalTrackerError):
     """An exchange request or stream failed."""
 
 
+class JobFailed(SignalTrackerError):
+    """A job run in a child process ended without its result (killed, out of memory, crashed)."""
+
+
 class StorageError(SignalTrackerError):
     """The state store could not be read or written."""
 

@@ -1,4 +1,4 @@
-"""Trading commands: /backtest (worker thread, edited progress message), /positions (+chart button), /close."""
+"""Trading commands: /backtest (a child process, edited progress message), /positions (+chart button), /close."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from bot import render
 from bot.drawing import draw, draw_on_request
 from bot.arguments import parse_backtest, parse_pair_only
 from bot.backtest_queue import BacktestQueue, place_text
-from bot.backtest_runner import ExchangeCache, run_chat_backtest
-from bot.handlers.common import (COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of,
-                                 whole_history_job, who)
+from bot.backtest_child import run_in_child
+from bot.backtest_runner import ExchangeCache, backtest_job
+from bot.handlers.common import COMMAND_UPDATES, callback, chat_args, command, extra, reply, service_of, who
 from engines.errors import SignalTrackerError
 
 logger = logging.getLogger(__name__)
@@ -74,9 +74,9 @@ async def backtest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await message.edit_text(f"⏳ {escape(title)}\nstarting…", parse_mode=ParseMode.HTML)
         progress = ProgressMessage(message, asyncio.get_running_loop(), title)
         try:
-            result = await whole_history_job(run_chat_backtest, request, feed=service.feed, params=params,
-                                             replay_dir=extra(context)["replay_dir"], progress=progress,
-                                             exchange=exchange_cache(context))
+            job = backtest_job(request, feed=service.feed, params=params, replay_dir=extra(context)["replay_dir"],
+                               exchange=exchange_cache(context))
+            result = await asyncio.to_thread(run_in_child, job, progress)  # the bot keeps its live size
         except SignalTrackerError as e:
             await message.edit_text(render.failure(str(e)), parse_mode=ParseMode.HTML)
             return

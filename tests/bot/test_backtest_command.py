@@ -1,15 +1,21 @@
-"""/backtest: runs in a worker thread with an edited progress message; metrics, equity PNG, trades.csv."""
+"""/backtest: runs in a child process with an edited progress message; metrics, equity PNG, trades.csv."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
+import signal
+from pathlib import Path
 
 import pytest
 
 from bot.arguments import parse_backtest
-from bot.backtest_runner import run_chat_backtest
+from bot.backtest_child import run_in_child
+from bot.backtest_runner import backtest_job, run_backtest_job, run_chat_backtest
 from charts import render_equity_chart
+from engines.errors import JobFailed
 from tests.bot.conftest import ADMIN, Harness
 
 pytestmark = pytest.mark.slow
@@ -64,3 +70,28 @@ async def test_the_equity_png_shows_the_random_entry_band(harness: Harness) -> N
     report = result.report
     expected = render_equity_chart(report.equity, title="Backtest 3d ETHUSDT", band=report.random_band)
     assert equity.file.data == expected
+
+
+def _kill_backtest_children() -> None:
+    """SIGKILL this process's ``python -m bot.backtest_child`` children (what the kernel's OOM killer does)."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(os.getpid()) and b"bot.backtest_child" in cmdline:
+            os.kill(int(status.parent.name), signal.SIGKILL)
+
+
+async def test_the_backtest_runs_in_a_child_and_the_bot_survives_its_death(harness: Harness) -> None:
+    """The backtest is a child process: killed (as the OOM killer would) it ends with a clear reply, and the bot
+    goes on; a second backtest then runs to the end, with the trades of the same backtest run in-process."""
+    job = backtest_job(parse_backtest(["3d", "ETHUSDT"]), feed=harness.service.feed, params=harness.service.params,
+                       replay_dir=harness.app.bot_data["replay_dir"])
+    with pytest.raises(JobFailed, match=r"killed, most likely out of memory: try fewer days or pairs"):
+        await asyncio.to_thread(run_in_child, job, lambda text: _kill_backtest_children())
+    assert (await asyncio.to_thread(run_in_child, job, lambda text: None)).trades_csv == \
+        run_backtest_job(job, lambda text: None).trades_csv
+    [status] = await harness.ask("/status")
+    assert status.text.startswith("Status · replay")  # the bot answers on
