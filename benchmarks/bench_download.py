@@ -124,6 +124,8 @@ async def live_backtests(server: Server, pairs: list[str], cache: Path) -> list[
             await asyncio.sleep(0.02)
 
     async with running(app):
+        while not feed.progress().done:  # a /backtest during start-up is refused ("still starting")
+            await asyncio.sleep(0.05)
         before = rss_mb()
         sampler = asyncio.create_task(sample_rss())
         for _ in range(2):

@@ -55,6 +55,9 @@ class FeedSnapshot:
 
     @classmethod
     def of(cls, feed: MarketFeed, pairs: tuple[str, ...], with_candles: bool) -> "FeedSnapshot":
+        progress = feed.progress()
+        if not progress.done:
+            raise DataUnavailable(f"{progress}: try again in a minute")
         chosen = tuple(chosen_pairs(feed, pairs))
         return cls(chosen, {p: feed.tick_size(p) for p in chosen}, pd.Timestamp(feed.now()),
                    {p: feed.candles(p, "1m") for p in chosen} if with_candles else None)

@@ -96,6 +96,9 @@ async def test_while_bybit_is_down_the_bot_replays_nothing_and_says_how_far_star
         [pairs] = await bot.ask("/pairs")
         assert pairs.text == ("⏳ starting, 0 of 1 pairs loaded; Bybit REST failing since 17:00:30 UTC, retrying\n"
                               "chosen: SOLUSDT")
+        [backtest] = await bot.ask("/backtest 7d")
+        await bot.until(lambda: backtest.text.startswith("⚠️"))
+        assert backtest.text == "⚠️ starting, 0 of 1 pairs loaded: try again in a minute"
         assert bot.service.source == "bybit" and bot.app.bot_data["replay_dir"] is None
         assert bot.in_chat(CHANNEL) == [] and bot.service.paper.positions() == []
         exchange.http.faults.clear()  # Bybit answers again
