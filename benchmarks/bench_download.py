@@ -137,7 +137,7 @@ async def live_backtests(server: Server, pairs: list[str], cache: Path) -> list[
             figures.append(time.perf_counter() - began)
         sampler.cancel()
         print(f"bot RSS around the two /backtest 7d: {before:.0f} MB before, {peak[0]:.0f} MB at the peak (sampled every "
-              f"20 ms on the loop), {rss_mb():.0f} MB after (numba stays loaded once a backtest compiled the kernels)")
+              f"20 ms on the loop), {rss_mb():.0f} MB after (the backtests ran in child processes; the bot drew their charts)")
     return figures
 
 
