@@ -43,29 +43,14 @@ def pivot_highs(high: np.ndarray, start: int, end: int, order: int) -> np.ndarra
 
 @kernel
 def pivot_lows(low: np.ndarray, start: int, end: int, order: int) -> np.ndarray:
-    """Per candle of ``[start, end)``: a pivot low of that window (the mirror of :func:`pivot_highs`)."""
-    flags = np.zeros(max(end - start, 0), dtype=np.bool_)
-    first, stop = start + order, end - order
-    if stop > first:
-        centre = low[first:stop]
-        pivot = np.ones(stop - first, dtype=np.bool_)
-        for k in range(1, order + 1):
-            pivot &= ~(low[first - k:stop - k] <= centre) & ~(low[first + k:stop + k] < centre)
-        flags[order:order + stop - first] = pivot
-    return flags
+    """Per candle of ``[start, end)``: a pivot low of that window, the mirror of :func:`pivot_highs` (the pivot
+    highs of the negated lows: negation is exact, a NaN stays a NaN)."""
+    return pivot_highs(-low[start:end], 0, max(end - start, 0), order)
 
 
 @kernel
 def _touches(high: np.ndarray, low: np.ndarray, close: np.ndarray, i: int, price: float, band: float) -> bool:
     return abs(high[i] - price) <= band or abs(low[i] - price) <= band or abs(close[i] - price) <= band
-
-
-@kernel
-def _touching(high: np.ndarray, low: np.ndarray, close: np.ndarray, start: int, end: int, price: float,
-              band: float) -> np.ndarray:
-    """Per candle of ``[start, end)``: whether it touches ``price`` (high, low or close within ``band``)."""
-    return ((np.abs(high[start:end] - price) <= band) | (np.abs(low[start:end] - price) <= band)
-            | (np.abs(close[start:end] - price) <= band))
 
 
 @kernel
