@@ -39,7 +39,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass
 class _Kernel:
     function: Callable[..., Any]
-    options: dict[str, Any]
     wrapper: Callable[..., Any] | None = None
     dispatcher: Any = None
 
@@ -54,27 +53,23 @@ class _Registry:
 _REGISTRY = _Registry()
 
 
-def kernel(function: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
-    """Mark a numeric kernel (``@kernel`` or ``@kernel(fastmath=True)``; options are numba's ``njit`` ones)."""
+def kernel(function: F) -> F:
+    """Mark a numeric kernel (see the module docstring)."""
+    entry = _Kernel(function)
 
-    def mark(fn: F) -> F:
-        entry = _Kernel(fn, dict(options))
+    @functools.wraps(function)
+    def call(*args: Any) -> Any:
+        dispatcher = entry.dispatcher
+        if dispatcher is not None and _REGISTRY.compiled:
+            return dispatcher(*args)
+        return function(*args)
 
-        @functools.wraps(fn)
-        def call(*args: Any) -> Any:
-            dispatcher = entry.dispatcher
-            if dispatcher is not None and _REGISTRY.compiled:
-                return dispatcher(*args)
-            return fn(*args)
-
-        entry.wrapper = call
-        with _REGISTRY.lock:
-            _REGISTRY.kernels.append(entry)
-            if _REGISTRY.compiled:
-                _compile(entry)
-        return call  # type: ignore[return-value]
-
-    return mark(function) if function is not None else mark
+    entry.wrapper = call
+    with _REGISTRY.lock:
+        _REGISTRY.kernels.append(entry)
+        if _REGISTRY.compiled:
+            _compile(entry)
+    return call  # type: ignore[return-value]
 
 
 def compile_kernels() -> None:
@@ -115,8 +110,8 @@ def _compile(entry: _Kernel) -> None:
     from numba.core.extending import overload
 
     function = entry.function
-    overload(entry.wrapper, jit_options=entry.options, strict=False)(lambda *args: function)
-    entry.dispatcher = numba.njit(cache=True, **entry.options)(function)
+    overload(entry.wrapper, strict=False)(lambda *args: function)
+    entry.dispatcher = numba.njit(cache=True)(function)
 
 
 def _use_cache_dir(kernels: list[_Kernel]) -> None:

@@ -90,7 +90,7 @@ def test_the_kernel_cache_folder_changes_with_any_kernel_source(tmp_path, monkey
         spec = importlib.util.spec_from_file_location("callee", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return [jit._Kernel(module.f, {}), jit._Kernel(caller, {})]
+        return [jit._Kernel(module.f), jit._Kernel(caller)]
 
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)
