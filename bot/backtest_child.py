@@ -20,14 +20,20 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from bot.backtest_runner import BacktestJob, BacktestResult, Progress, run_backtest_job
-from engines import errors
 from engines.errors import JobFailed, SignalTrackerError
 
 logger = logging.getLogger(__name__)
 HEADER = struct.Struct(">I")
-ERRORS = {cls.__name__: cls for cls in (errors.SignalTrackerError, errors.InvalidInput, errors.ParamError,
-                                         errors.CandleError, errors.DataUnavailable, errors.MarketError,
-                                         errors.StorageError, errors.JobFailed)}
+
+
+def _error_classes(base: type[SignalTrackerError] = SignalTrackerError) -> dict[str, type[SignalTrackerError]]:
+    """The engines' error hierarchy (``engines.errors``: each takes one message) by class name, for the
+    errors the child sends back."""
+    classes = {base.__name__: base}
+    for subclass in base.__subclasses__():
+        if subclass.__module__ == base.__module__:
+            classes |= _error_classes(subclass)
+    return classes
 
 
 def run_in_child(job: BacktestJob, progress: Progress) -> BacktestResult:
@@ -43,7 +49,7 @@ def run_in_child(job: BacktestJob, progress: Progress) -> BacktestResult:
                 elif frame[0] == "result":
                     return frame[1]
                 else:
-                    raise ERRORS.get(frame[1], SignalTrackerError)(frame[2])
+                    raise _error_classes().get(frame[1], SignalTrackerError)(frame[2])
         finally:
             if child.poll() is None:
                 child.kill()
