@@ -6,7 +6,7 @@ replaying real Binance 1m candles (``data/sample``; 25 pairs = the 6 real ones a
 as in ``bench_bot.py``). The market clock steps one minute at a time; the bot reads each minute
 from the stream (kline.1/15/60, tickers, order books) as it would from Bybit.
 
-    .venv/bin/python benchmarks/bench_bot_bybit.py [--hours 24] [--pairs 25] [--data DIR]
+    .venv/bin/python benchmarks/bench_bot_bybit.py [--hours 24] [--data DIR]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_bot import CHANNEL, replay_folder, rss_mb  # noqa: E402
-from bench_market import Remote, serve  # noqa: E402
+from bench_market import Remote, with_local_exchange  # noqa: E402
 from bot.app import build_application, running  # noqa: E402
 from bot.local_api import LocalBotApi  # noqa: E402
 from bot.memory import lean_process  # noqa: E402
@@ -95,13 +94,7 @@ def main() -> None:
         data = Path(folder) / "market"
         data.mkdir()
         pairs = replay_folder(args.data, data)
-        parent, child = multiprocessing.Pipe()
-        server = multiprocessing.get_context("spawn").Process(target=serve, args=(child, data, pairs), daemon=True)
-        server.start()
-        try:
-            asyncio.run(bench(parent, pairs, args.hours, Path(folder)))
-        finally:
-            server.join(timeout=10)
+        with_local_exchange(data, pairs, lambda conn: bench(conn, pairs, args.hours, Path(folder)))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import multiprocessing
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -66,6 +67,17 @@ async def _serve(conn: Connection, data_dir: Path, pairs: list[str]) -> None:
         conn.send((ws.messages_sent, dict(ws.confirm_sent_at), market.now))
     await ws.stop()
     await http.stop()
+
+
+def with_local_exchange(data_dir: Path, pairs: list[str], bench: Callable[[Connection], Awaitable[None]]) -> None:
+    """Start the local Bybit servers over ``data_dir`` in their own process and run ``bench(conn)`` against them."""
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(child, data_dir, pairs), daemon=True)
+    server.start()
+    try:
+        asyncio.run(bench(parent))
+    finally:
+        server.join(timeout=10)
 
 
 class Remote:
@@ -140,13 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     pairs = list_symbols(args.data, "1m")
-    parent, child = multiprocessing.Pipe()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(child, args.data, pairs), daemon=True)
-    server.start()
-    try:
-        asyncio.run(run(parent, pairs, args.minutes))
-    finally:
-        server.join(timeout=10)
+    with_local_exchange(args.data, pairs, lambda conn: run(conn, pairs, args.minutes))
 
 
 if __name__ == "__main__":
