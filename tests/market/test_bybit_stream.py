@@ -108,8 +108,9 @@ async def test_a_subscription_is_recorded_before_it_is_sent(ws_server, monkeypat
     seen_at_send: list[tuple[set, set]] = []
 
     class Recording(bybit_stream._ConfiguredUrlWebSocket):
-        def _on_open(self) -> None:
-            super()._on_open()
+        def subscribe(self, topic, callback, symbol=""):  # noqa: ANN001, ANN201 - pybit's signature
+            # wrapped here, not in _on_open: pybit may report the socket connected (and this subscribe send)
+            # before its thread has run the open callback
             send = self.ws.send
 
             def recording_send(payload, *args, **kwargs):
@@ -120,6 +121,10 @@ async def test_a_subscription_is_recorded_before_it_is_sent(ws_server, monkeypat
                 return send(payload, *args, **kwargs)
 
             self.ws.send = recording_send
+            try:
+                super().subscribe(topic, callback, symbol)
+            finally:
+                self.ws.send = send
 
     monkeypatch.setattr(bybit_stream, "_ConfiguredUrlWebSocket", Recording)
     stream = BybitStream(ws_server.url, asyncio.get_running_loop(), lambda message: None)
